@@ -84,7 +84,7 @@ type JobList struct {
 type Stats struct {
 	Counts       map[string]int64     `json:"counts"` // by state
 	QueueDepth   int64                `json:"queue_depth"`
-	Throughput   []float64            `json:"throughput"` // completed jobs per second, one value per second, oldest first, last 60 s
+	Throughput   []float64            `json:"throughput"`   // completed jobs per second, one value per second, oldest first, last 60 s
 	JobsPerSec   float64              `json:"jobs_per_sec"` // over the last minute
 	PresetTiming map[string]Durations `json:"preset_timing"`
 	JobTiming    Durations            `json:"job_timing"`
