@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# imgate's whole test suite — the one command the README gives and CI runs.
+#
+# It installs what the tests need when it can (as root on Debian: ImageMagick,
+# the awscli/s3cmd/rclone clients, tmux, exiftool, PostgreSQL; a real MinIO
+# server and the mc client built with `go install` at pinned versions, cached
+# in $IMGATE_CACHE), starts a private PostgreSQL on loopback, runs gofmt,
+# go vet, staticcheck, every Go test (unit, conformance, end-to-end against the
+# real binaries) and each fuzz target briefly, then cleans up.
+#
+# Environment:
+#   CI=true            integration tests fail (instead of skipping) when a real server/client is missing
+#   IMGATE_CACHE       cache of built tools (default ~/.cache/imgate-ci)
+#   IMGATE_FUZZTIME    time per fuzz target (default 60s; 0 skips fuzzing)
+#   IMGATE_TEST_RUN    pass -run to go test (debugging a subset)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+CACHE=${IMGATE_CACHE:-$HOME/.cache/imgate-ci}
+BIN=$CACHE/bin
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+STATICCHECK_VERSION=v0.8.2
+FUZZTIME=${IMGATE_FUZZTIME:-60s}
+mkdir -p "$BIN"
+export PATH="$BIN:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+WORK=$(mktemp -d)
+PGDIR=""
+cleanup() {
+  if [ -n "$PGDIR" ] && [ -f "$PGDIR/data/postmaster.pid" ]; then
+    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK" ${PGDIR:+"$PGDIR"}
+}
+trap cleanup EXIT
+
+# --- system packages (root on Debian only; elsewhere tests that need them skip, or fail under CI) ---
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  want=(imagemagick awscli s3cmd rclone libimage-exiftool-perl tmux postgresql time)
+  missing=()
+  for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# --- Go-built tools, cached by version ---
+gobuild() { # name module@version
+  local name=$1 mod=$2 stamp="$BIN/.$1.version"
+  if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$mod" ]; then return 0; fi
+  step "building $mod (cached in $BIN)"
+  (cd "$WORK" && GOFLAGS=-mod=mod GOBIN="$BIN" go install "$mod") && echo "$mod" > "$stamp"
+}
+gobuild minio "github.com/minio/minio@$MINIO_VERSION" || echo "warning: could not build MinIO; MinIO tests will skip (fail under CI)"
+gobuild mc "github.com/minio/mc@$MC_VERSION" || echo "warning: could not build mc; its client test will skip (fail under CI)"
+gobuild staticcheck "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" || echo "warning: staticcheck not available"
+
+# --- PostgreSQL on loopback (the scale-out job store) ---
+PGBIN=/usr/lib/postgresql/15/bin
+if [ "$(id -u)" = 0 ] && [ -x "$PGBIN/initdb" ] && [ -z "${IMGATE_TEST_POSTGRES:-}" ]; then
+  PGDIR=$(mktemp -d)
+  chown postgres "$PGDIR"
+  PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
+  runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres >/dev/null
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDIR -c max_connections=200 -c fsync=off" start >/dev/null
+  export IMGATE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
+  step "PostgreSQL on 127.0.0.1:$PGPORT"
+fi
+
+# --- static checks ---
+step "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$bad" ]; then echo "not gofmt-formatted:"; echo "$bad"; exit 1; fi
+step "go vet"
+go vet ./...
+if command -v staticcheck >/dev/null; then
+  step "staticcheck"
+  staticcheck ./...
+fi
+
+# --- tests ---
+step "building imgate for the end-to-end tests"
+go build -o "$WORK/imgate" ./cmd/imgate
+export IMGATE_BIN="$WORK/imgate"
+if [ -z "${IMGATE_CORPUS:-}" ] && [ -d "$ROOT/../shared/corpus" ]; then
+  export IMGATE_CORPUS="$ROOT/../shared/corpus"
+fi
+
+step "go test (CI=${CI:-false})"
+LOG=$WORK/test.log
+set +e
+go test -count=1 -v -timeout 30m ${IMGATE_TEST_RUN:+-run "$IMGATE_TEST_RUN"} ./... > "$LOG" 2>&1
+status=$?
+set -e
+# A readable summary: package results, skips, failures, and the storage
+# conformance suite per backend (it must have run against fs and MinIO).
+grep -E '^(ok |FAIL|--- FAIL|--- SKIP|panic:)|^    --- (PASS|FAIL|SKIP): TestConformance/[a-z]+ ' "$LOG" || true
+skips=$(grep -c -- '--- SKIP' "$LOG" || true)
+if [ "$status" -ne 0 ]; then
+  step "go test failed — failing tests' output:"
+  awk '/^=== RUN/{buf=""} {buf=buf"\n"$0} /^\s*--- FAIL/{print buf; buf=""}' "$LOG" | tail -n 400
+  grep -nE '^(panic:|fatal error:)' -A 40 "$LOG" | head -n 120 || true
+  exit "$status"
+fi
+if [ "${CI:-}" = true ] && [ "$skips" -gt 0 ]; then
+  echo "CI=true but $skips tests skipped:"; grep -- '--- SKIP' -A 2 "$LOG"; exit 1
+fi
+
+# --- fuzzing: every target for $FUZZTIME, two at a time ---
+if [ "$FUZZTIME" != 0 ]; then
+  step "fuzz targets, $FUZZTIME each"
+  mapfile -t targets < <(grep -rlE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' . | while read -r f; do
+    pkg=./$(dirname "${f#./}")
+    grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$f" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/' | while read -r fn; do echo "$pkg $fn"; done
+  done | sort -u)
+  fuzzfail=0
+  run_fuzz() {
+    local pkg=$1 fn=$2 out="$WORK/fuzz-$(echo "$pkg-$fn" | tr '/.' '__').log"
+    if go test -run '^$' -fuzz "^$fn\$" -fuzztime "$FUZZTIME" -parallel 1 "$pkg" > "$out" 2>&1; then
+      echo "fuzz ok   $pkg $fn"
+    else
+      echo "fuzz FAIL $pkg $fn"; tail -n 40 "$out"; return 1
+    fi
+  }
+  i=0; pids=()
+  for t in "${targets[@]}"; do
+    # shellcheck disable=SC2086
+    run_fuzz $t & pids+=($!)
+    i=$((i+1))
+    if [ $((i % 2)) = 0 ]; then for p in "${pids[@]}"; do wait "$p" || fuzzfail=1; done; pids=(); fi
+  done
+  for p in "${pids[@]}"; do wait "$p" || fuzzfail=1; done
+  [ "$fuzzfail" = 0 ] || { echo "a fuzz target failed"; exit 1; }
+fi
+
+pass=$(grep -cE '^\s*--- PASS' "$LOG" || true)
+fail=$(grep -cE '^\s*--- FAIL' "$LOG" || true)
+echo
+echo "tests: $pass passed, $fail failed, $skips skipped"
