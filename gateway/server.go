@@ -47,6 +47,7 @@ type Config struct {
 // Server is the running HTTP server.
 type Server struct {
 	cfg      Config
+	mux      *http.ServeMux
 	srv      *http.Server
 	ln       net.Listener
 	draining atomic.Bool
@@ -81,12 +82,27 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
-	r := cfg.Routes
+	s.Mount(cfg.Routes)
+	s.srv = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           s.recoverer(mux),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Mount adds the non-nil handlers of r to the mux. Call it before Serve
+// (handlers that need the bound address are built after Listen).
+func (s *Server) Mount(r Routes) {
+	mux := s.mux
 	if r.Uploads != nil {
 		mux.Handle("/v1/uploads", s.instrument("uploads", r.Uploads))
 		mux.Handle("/v1/credentials", s.instrument("credentials", r.Uploads))
@@ -100,14 +116,6 @@ func New(cfg Config) (*Server, error) {
 	if r.S3 != nil {
 		mux.Handle("/", s.instrument("s3", r.S3))
 	}
-	s.srv = &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           s.recoverer(mux),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-	}
-	return s, nil
 }
 
 // Listen binds the address (so callers learn a bind error before logging "listening").
