@@ -1,0 +1,116 @@
+package resizer
+
+import (
+	"context"
+	"sync"
+)
+
+// Default limits (used for zero fields of Limits).
+const (
+	DefaultMaxPixels = 50_000_000
+	DefaultMaxFrames = 100
+	DefaultMaxBytes  = 100 << 20
+	// DefaultMaxInFlightBytes bounds the estimated decoder memory of all
+	// Resize calls of one Resizer at once.
+	DefaultMaxInFlightBytes = 160 << 20
+)
+
+// Limits are checked from the header, before any pixel is decoded. Zero
+// fields take the defaults: 50 megapixels, 100 frames, 100 MiB.
+type Limits struct {
+	MaxPixels int64 // width×height of the source
+	MaxFrames int   // animation frames (GIF)
+	MaxBytes  int64 // size of the encoded source
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultMaxPixels
+	}
+	if l.MaxFrames <= 0 {
+		l.MaxFrames = DefaultMaxFrames
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	return l
+}
+
+// Options configure a Resizer; the zero value is the default.
+type Options struct {
+	Limits Limits
+	// MaxInFlightBytes bounds the estimated memory that decoding may hold
+	// across all concurrent Resize calls (default 160 MiB). A call whose
+	// source needs more than the whole budget waits until it runs alone.
+	MaxInFlightBytes int64
+}
+
+// weighted is a FIFO weighted semaphore.
+type weighted struct {
+	mu      sync.Mutex
+	size    int64
+	cur     int64
+	waiters []*waiter
+}
+
+type waiter struct {
+	n     int64
+	ready chan struct{}
+}
+
+func newWeighted(n int64) *weighted { return &weighted{size: n} }
+
+// acquire takes n (clamped to the size) or fails with ctx's error.
+func (s *weighted) acquire(ctx context.Context, n int64) (int64, error) {
+	n = min(n, s.size)
+	s.mu.Lock()
+	if len(s.waiters) == 0 && s.cur+n <= s.size {
+		s.cur += n
+		s.mu.Unlock()
+		return n, nil
+	}
+	w := &waiter{n: n, ready: make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	s.mu.Unlock()
+	select {
+	case <-w.ready:
+		return n, nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		select {
+		case <-w.ready: // granted meanwhile: give it back
+			s.cur -= n
+			s.wake()
+		default:
+			for i, x := range s.waiters {
+				if x == w {
+					s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+					break
+				}
+			}
+			s.wake()
+		}
+		s.mu.Unlock()
+		return 0, ctx.Err()
+	}
+}
+
+func (s *weighted) release(n int64) {
+	s.mu.Lock()
+	s.cur -= n
+	s.wake()
+	s.mu.Unlock()
+}
+
+// wake grants waiters in order while they fit. Caller holds mu.
+func (s *weighted) wake() {
+	for len(s.waiters) > 0 {
+		w := s.waiters[0]
+		if s.cur+w.n > s.size {
+			return
+		}
+		s.cur += w.n
+		s.waiters = s.waiters[1:]
+		close(w.ready)
+	}
+}
