@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"mime"
 	"net/http"
 	"sort"
 	"strconv"
@@ -42,15 +43,30 @@ func (h *handler) createMultipart(w http.ResponseWriter, r *http.Request, bucket
 		return
 	}
 	opts := storage.PutOptions{CacheControl: r.Header.Get("Cache-Control"), Metadata: meta}
-	if ct := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0])); h.allowed[ct] {
-		opts.ContentType = ct
-	}
+	opts.ContentType = h.multipartContentType(r.Header.Get("Content-Type"), key)
 	id, err := h.cfg.Storage.CreateMultipart(r.Context(), bucket, key, opts)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	writeXML(w, http.StatusOK, initiateResult{Bucket: bucket, Key: key, UploadID: id})
+}
+
+// multipartContentType picks the stored content type of a multipart object
+// before its bytes exist: the declared type if it is an allowed image type,
+// else the type of the key's extension if allowed, else none (the backend's
+// default). The storage interface cannot change it after completion; part 1
+// is sniffed so the content is an allowed image whatever this says.
+func (h *handler) multipartContentType(declared, key string) string {
+	if ct, _, err := mime.ParseMediaType(declared); err == nil && h.allowed[strings.ToLower(ct)] {
+		return strings.ToLower(ct)
+	}
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		if ct, _, err := mime.ParseMediaType(mime.TypeByExtension(strings.ToLower(key[i:]))); err == nil && h.allowed[ct] {
+			return ct
+		}
+	}
+	return ""
 }
 
 func parsePartNumber(v string) (int, error) {
