@@ -19,6 +19,19 @@ func newStore(t *testing.T) *fs.Store {
 	return s
 }
 
+// newStoreB opens a store with a "bench" bucket for a benchmark.
+func newStoreB(b *testing.B) *fs.Store {
+	s, err := fs.New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if err := s.EnsureBucket(b.Context(), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 func TestConformance(t *testing.T) {
 	t.Run("fs", func(t *testing.T) {
 		storagetest.Run(t, func(t *testing.T) storage.Storage { return newStore(t) })

@@ -1,0 +1,73 @@
+package s3_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/imgate/imgate/gateway/storage"
+)
+
+// TestWebhookNotification wires a bucket to a webhook target of a real
+// MinIO and checks a put and a delete arrive as S3 event records.
+func TestWebhookNotification(t *testing.T) {
+	events := make(chan string, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Records []struct {
+				EventName string
+				S3        struct {
+					Object struct{ Key string }
+				}
+			}
+		}
+		b, _ := io.ReadAll(r.Body)
+		if json.Unmarshal(b, &ev) == nil {
+			for _, rec := range ev.Records {
+				key, _ := url.QueryUnescape(rec.S3.Object.Key)
+				events <- rec.EventName + " " + key
+			}
+		}
+	}))
+	defer srv.Close()
+	_, s := startMinIO(t,
+		"MINIO_NOTIFY_WEBHOOK_ENABLE_PRIMARY=on",
+		"MINIO_NOTIFY_WEBHOOK_ENDPOINT_PRIMARY="+srv.URL+"/events")
+	c := t.Context()
+	if err := s.EnsureBucket(c, "watched"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetWebhookNotification(c, "watched", "arn:minio:sqs::PRIMARY:webhook"); err != nil {
+		t.Fatal(err)
+	}
+	// Setting it again replaces, not duplicates.
+	if err := s.SetWebhookNotification(c, "watched", "arn:minio:sqs::PRIMARY:webhook"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(c, "watched", "in/cat photo.jpg", bytes.NewReader([]byte("jpg")), 3, storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(c, "watched", "in/cat photo.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"s3:ObjectCreated:Put in/cat photo.jpg", "s3:ObjectRemoved:Delete in/cat photo.jpg"}
+	deadline := time.After(30 * time.Second)
+	for _, w := range want {
+		select {
+		case got := <-events:
+			if got != w {
+				t.Errorf("event %q, want %q", got, w)
+			}
+		case <-deadline:
+			t.Fatalf("no webhook event %q within 30s", w)
+		}
+	}
+	if err := s.SetWebhookNotification(c, "watched", "not-an-arn"); err == nil {
+		t.Errorf("bad ARN accepted")
+	}
+}
