@@ -88,7 +88,7 @@ func New(c *common.Common) Model {
 // SetSize sets the area the list draws in.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
-	m.filter.SetWidth(max(10, w-4))
+	m.filter.SetWidth(max(10, w-24))
 	m.clamp()
 }
 
