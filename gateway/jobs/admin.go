@@ -192,7 +192,7 @@ func (s *Service) handleRetry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("job %d is %s; only failed or cancelled jobs can be retried", id, j.State))
 		return
 	}
-	if _, err := s.queue.JobRetry(ctx, id); err != nil {
+	if err := s.retryJob(ctx, id); err != nil {
 		if !errors.Is(err, rivertype.ErrNotFound) {
 			s.fail(w, r, err)
 			return

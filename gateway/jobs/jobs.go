@@ -43,9 +43,9 @@ import (
 // Config configures the job service. Zero values are the documented defaults.
 type Config struct {
 	Storage           storage.Storage
-	Bucket            string        // NAME: originals in NAME-original, variants in NAME-resized
-	DatabaseURL       string        // "" → SQLite at SQLitePath; "postgres://…" → PostgreSQL
-	SQLitePath        string        // e.g. DATA/jobs.db
+	Bucket            string // NAME: originals in NAME-original, variants in NAME-resized
+	DatabaseURL       string // "" → SQLite at SQLitePath; "postgres://…" → PostgreSQL
+	SQLitePath        string // e.g. DATA/jobs.db
 	Resizer           *resizer.Resizer
 	Workers           int           // 0 → GOMAXPROCS
 	JobTimeout        time.Duration // 0 → 2 min
@@ -411,12 +411,58 @@ func (s *Service) Deleted(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	for _, id := range ids {
-		if _, err := s.queue.JobDelete(ctx, id); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+		if err := s.forgetJob(ctx, id); err != nil {
 			s.log.WarnContext(ctx, "forget finished job", "job", id, "err", err)
 		}
 	}
 	s.log.InfoContext(ctx, "variants deleted", "key", key, "presets", len(names))
 	return nil
+}
+
+// settleWait bounds how long an operator action waits for River to finalize
+// a job the worker already reported finished (River completes asynchronously).
+const settleWait = 5 * time.Second
+
+// forgetJob deletes a finished River job, waiting for River to finalize it.
+func (s *Service) forgetJob(ctx context.Context, id int64) error {
+	deadline := time.Now().Add(settleWait)
+	for {
+		_, err := s.queue.JobDelete(ctx, id)
+		switch {
+		case err == nil, errors.Is(err, rivertype.ErrNotFound):
+			return nil
+		case !errors.Is(err, rivertype.ErrJobRunning) || time.Now().After(deadline):
+			return fmt.Errorf("jobs: delete job %d: %w", id, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// retryJob makes a finished River job available again, waiting for River to
+// finalize it first.
+func (s *Service) retryJob(ctx context.Context, id int64) error {
+	deadline := time.Now().Add(settleWait)
+	for {
+		row, err := s.queue.JobRetry(ctx, id)
+		if err != nil {
+			return err
+		}
+		if row.State != rivertype.JobStateRunning {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("jobs: job %d is still running", id)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
 }
 
 // normETag strips quotes and lower-cases an ETag.

@@ -70,7 +70,7 @@ func (s *Service) Reconcile(ctx context.Context) (adminapi.ReconcileResult, erro
 		if err != nil {
 			return res, err
 		}
-		if ins.UniqueSkippedAsDuplicate && ins.Job.State == rivertype.JobStateCompleted {
+		if ins.UniqueSkippedAsDuplicate && (ins.Job.State == rivertype.JobStateCompleted || ins.Job.State == rivertype.JobStateRunning && s.recordedCompleted(ctx, ins.Job.ID)) {
 			// Completed, yet variants are missing: check again (it may have
 			// just finished) and run it anew.
 			again, err := s.stalePresets(ctx, obj, set, names)
@@ -80,7 +80,7 @@ func (s *Service) Reconcile(ctx context.Context) (adminapi.ReconcileResult, erro
 			if len(again) == 0 {
 				continue
 			}
-			if _, err := s.queue.JobDelete(ctx, ins.Job.ID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+			if err := s.forgetJob(ctx, ins.Job.ID); err != nil {
 				return res, fmt.Errorf("jobs: reconcile: %w", err)
 			}
 			if ins, err = s.enqueue(ctx, obj, "reconcile", nil, 0); err != nil {
@@ -92,6 +92,14 @@ func (s *Service) Reconcile(ctx context.Context) (adminapi.ReconcileResult, erro
 		}
 	}
 	return res, nil
+}
+
+// recordedCompleted reports whether the worker recorded the job as completed
+// (River may not have finalized it yet).
+func (s *Service) recordedCompleted(ctx context.Context, id int64) bool {
+	var state string
+	err := s.db.queryRow(ctx, `SELECT state FROM imgate_jobs WHERE id = ?`, id).Scan(&state)
+	return err == nil && state == adminapi.StateCompleted
 }
 
 // --- backfills ---
