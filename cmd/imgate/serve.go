@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/imgate/imgate/gateway"
+	"github.com/imgate/imgate/gateway/auth"
+	"github.com/imgate/imgate/gateway/jobs"
+	"github.com/imgate/imgate/gateway/s3api"
+	"github.com/imgate/imgate/gateway/secrets"
+	"github.com/imgate/imgate/gateway/sigv4"
+	"github.com/imgate/imgate/gateway/storage"
+	"github.com/imgate/imgate/gateway/storage/fs"
+	"github.com/imgate/imgate/gateway/storage/s3"
+	"github.com/imgate/imgate/gateway/uploads"
+	"github.com/imgate/imgate/resizer"
+)
+
+func init() {
+	register("serve", "run the gateway: S3 upload surface, resize workers, admin API", runServe)
+}
+
+// serveFlags are the settings of `imgate serve`.
+type serveFlags struct {
+	config, listen, data, bucket, backend                   string
+	s3Endpoint, s3Region, s3AccessKey, s3SecretKey, s3Token string
+	s3SSL, s3PathStyle                                      bool
+	region, database, cacheControl, allowedTypes, publicURL string
+	logFormat, logLevel                                     string
+	workers, maxConcurrentUploads                           int
+	jobTimeout, reconcileInterval, shutdownTimeout          time.Duration
+	maxUploadBytes, maxPixels                               int64
+	accessKey, secretKey, adminToken, apiKey, eventsToken   string
+	tokenSecret                                             string
+}
+
+func (f *serveFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "JSON config file: any flag below by name, plus \"sizes\" (classic [\"50x50\",\"150x\",\"x150\"]), \"presets\" and \"keys\" (extra static S3 keys)")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve HTTP on (S3 API, /v1 API, admin API, /metrics)")
+	fs.StringVar(&f.data, "data", "./imgate-data", "data directory: fs objects, the SQLite job store and secrets.json")
+	fs.StringVar(&f.bucket, "bucket", "imgate", "bucket NAME: originals in NAME-original, variants in NAME-resized/PRESET/KEY")
+	fs.StringVar(&f.backend, "storage", "fs", "storage backend: fs (files under --data) or s3 (MinIO, AWS S3 or any S3 server)")
+	fs.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint host[:port] for --storage s3 (e.g. 127.0.0.1:9000, s3.amazonaws.com)")
+	fs.StringVar(&f.s3Region, "s3-region", "us-east-1", "region of the S3 backend")
+	fs.StringVar(&f.s3AccessKey, "s3-access-key", "", "access key for the S3 backend")
+	fs.StringVar(&f.s3SecretKey, "s3-secret-key", "", "secret key for the S3 backend")
+	fs.StringVar(&f.s3Token, "s3-session-token", "", "session token for the S3 backend (temporary credentials)")
+	fs.BoolVar(&f.s3SSL, "s3-ssl", false, "use HTTPS to reach the S3 backend")
+	fs.BoolVar(&f.s3PathStyle, "s3-path-style", true, "path-style bucket addressing on the backend (MinIO); false lets minio-go choose (AWS: virtual-host)")
+	fs.StringVar(&f.region, "region", "us-east-1", "region imgate's own S3 API answers for (clients sign with it)")
+	fs.StringVar(&f.database, "database", "", "job store: empty for SQLite in --data, or postgres://… so several imgate processes share one queue")
+	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "resize workers in this process")
+	fs.DurationVar(&f.jobTimeout, "job-timeout", 2*time.Minute, "deadline of one resize job")
+	fs.DurationVar(&f.reconcileInterval, "reconcile-interval", 0, "scan NAME-original for objects with missing or stale variants this often (0: only on demand)")
+	fs.StringVar(&f.cacheControl, "cache-control", "public, max-age=31536000, immutable", "Cache-Control header stored on every variant")
+	fs.Int64Var(&f.maxUploadBytes, "max-upload-bytes", 100<<20, "largest object accepted through the gateway, in bytes")
+	fs.IntVar(&f.maxConcurrentUploads, "max-concurrent-uploads", 64, "uploads handled at once; more are refused with 503 SlowDown")
+	fs.StringVar(&f.allowedTypes, "allowed-types", "image/jpeg,image/png,image/gif,image/webp", "content types accepted (sniffed from the bytes, not the header), comma-separated")
+	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
+	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach imgate at, used in presigned URLs (default http://LISTEN)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	// Secrets: flags exist so env and config file work through the same path, but
+	// prefer the environment (IMGATE_ACCESS_KEY, …): command lines are visible to other users.
+	fs.StringVar(&f.accessKey, "access-key", "", "root S3 access key (prefer env IMGATE_ACCESS_KEY; generated and stored in DATA/secrets.json when unset)")
+	fs.StringVar(&f.secretKey, "secret-key", "", "root S3 secret key (prefer env IMGATE_SECRET_KEY; generated when unset)")
+	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token of the admin API (env IMGATE_ADMIN_TOKEN; generated when unset)")
+	fs.StringVar(&f.apiKey, "api-key", "", "bearer key of /v1/uploads and /v1/credentials (env IMGATE_API_KEY; generated when unset)")
+	fs.StringVar(&f.eventsToken, "events-token", "", "bearer token MinIO's webhook sends to /v1/events/s3 (env IMGATE_EVENTS_TOKEN; generated when unset)")
+	fs.StringVar(&f.tokenSecret, "token-secret", "", "key signing temporary credentials; set the same value on every node sharing a --database (env IMGATE_TOKEN_SECRET; generated when unset)")
+}
+
+// validate reports every invalid setting at once.
+func (f *serveFlags) validate() error {
+	var p []string
+	if f.listen == "" {
+		p = append(p, "--listen must not be empty")
+	}
+	if f.data == "" {
+		p = append(p, "--data must not be empty")
+	}
+	if err := storage.ValidateBucket(f.bucket + "-original"); err != nil {
+		p = append(p, fmt.Sprintf("--bucket %q: buckets %q-original and -resized must be valid S3 bucket names (3–63 chars of a-z, 0-9, '-', '.')", f.bucket, f.bucket))
+	}
+	switch f.backend {
+	case "fs":
+	case "s3":
+		if f.s3Endpoint == "" {
+			p = append(p, "--storage s3 needs --s3-endpoint")
+		}
+		if f.s3AccessKey == "" || f.s3SecretKey == "" {
+			p = append(p, "--storage s3 needs --s3-access-key and --s3-secret-key (or IMGATE_S3_ACCESS_KEY / IMGATE_S3_SECRET_KEY)")
+		}
+		if strings.Contains(f.s3Endpoint, "://") {
+			p = append(p, fmt.Sprintf("--s3-endpoint %q: give host[:port] only; use --s3-ssl for https", f.s3Endpoint))
+		}
+	default:
+		p = append(p, fmt.Sprintf("--storage %q: must be fs or s3", f.backend))
+	}
+	if f.database != "" && !strings.HasPrefix(f.database, "postgres://") && !strings.HasPrefix(f.database, "postgresql://") {
+		p = append(p, fmt.Sprintf("--database: must be a postgres:// URL (leave empty for SQLite in --data)"))
+	}
+	if f.workers < 0 {
+		p = append(p, "--workers must be ≥ 0")
+	}
+	if f.jobTimeout <= 0 {
+		p = append(p, "--job-timeout must be positive")
+	}
+	if f.reconcileInterval < 0 {
+		p = append(p, "--reconcile-interval must be ≥ 0")
+	}
+	if f.maxUploadBytes <= 0 {
+		p = append(p, "--max-upload-bytes must be positive")
+	}
+	if f.maxConcurrentUploads <= 0 {
+		p = append(p, "--max-concurrent-uploads must be positive")
+	}
+	if f.maxPixels <= 0 {
+		p = append(p, "--max-pixels must be positive")
+	}
+	if f.publicURL != "" {
+		if u, err := url.Parse(f.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, fmt.Sprintf("--public-url %q: must be an http(s) URL", f.publicURL))
+		}
+	}
+	if f.logFormat != "text" && f.logFormat != "json" {
+		p = append(p, fmt.Sprintf("--log-format %q: must be text or json", f.logFormat))
+	}
+	if _, err := parseLevel(f.logLevel); err != nil {
+		p = append(p, err.Error())
+	}
+	if f.accessKey != "" && len(f.accessKey) < 3 {
+		p = append(p, "access key must be at least 3 characters")
+	}
+	if f.secretKey != "" && len(f.secretKey) < 8 {
+		p = append(p, "secret key must be at least 8 characters")
+	}
+	if (f.accessKey == "") != (f.secretKey == "") {
+		p = append(p, "set both IMGATE_ACCESS_KEY and IMGATE_SECRET_KEY, or neither")
+	}
+	if len(p) > 0 {
+		return &usageError{"invalid settings:\n  " + strings.Join(p, "\n  ")}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: must be debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	lvl, _ := parseLevel(level)
+	opts := &slog.HandlerOptions{Level: lvl}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// presetsFromConfig reads "sizes"/"presets" from the config file, if any.
+func presetsFromConfig(path string) ([]resizer.Preset, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	if !strings.Contains(string(b), `"sizes"`) && !strings.Contains(string(b), `"presets"`) {
+		return nil, nil
+	}
+	ps, err := resizer.ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return ps, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f serveFlags
+	fset := newFlagSet("serve", "[flags]", "Serve the S3-compatible upload gateway, the /v1 upload API and the admin API,\nand resize every image that lands in NAME-original into NAME-resized/PRESET/KEY.", stderr)
+	f.define(fset)
+	if err := parseFlags(fset, args); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	seed, err := presetsFromConfig(f.config)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	keys, err := loadStaticKeys(f.config)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	log := newLogger(stderr, f.logFormat, f.logLevel)
+
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	sec, generated, err := secrets.Resolve(filepath.Join(f.data, secrets.FileName), secrets.Secrets{
+		AccessKey: f.accessKey, SecretKey: f.secretKey, AdminToken: f.adminToken,
+		APIKey: f.apiKey, EventsToken: f.eventsToken, TokenSecret: f.tokenSecret,
+	})
+	if err != nil {
+		return err
+	}
+
+	// Storage.
+	var store storage.Storage
+	var presigner storage.Presigner
+	switch f.backend {
+	case "fs":
+		st, err := fs.New(filepath.Join(f.data, "objects"))
+		if err != nil {
+			return fmt.Errorf("open fs storage: %w", err)
+		}
+		store = st
+	case "s3":
+		st, err := s3.New(ctx, s3.Config{
+			Endpoint: f.s3Endpoint, Region: f.s3Region, AccessKey: f.s3AccessKey, SecretKey: f.s3SecretKey,
+			SessionToken: f.s3Token, UseSSL: f.s3SSL, PathStyle: f.s3PathStyle,
+		})
+		if err != nil {
+			return fmt.Errorf("open s3 storage: %w", err)
+		}
+		store, presigner = st, st
+	}
+	for _, b := range []string{f.bucket + "-original", f.bucket + "-resized"} {
+		if err := store.EnsureBucket(ctx, b); err != nil {
+			return fmt.Errorf("bucket %s: %w (create it, or give credentials allowed to)", b, err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	rs := resizer.New(resizer.Options{Limits: resizer.Limits{MaxPixels: f.maxPixels, MaxBytes: f.maxUploadBytes}})
+	workers := f.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	jobSvc, err := jobs.Open(ctx, jobs.Config{
+		Storage: store, Bucket: f.bucket, DatabaseURL: f.database,
+		SQLitePath: filepath.Join(f.data, "jobs.db"), Resizer: rs, Workers: workers,
+		JobTimeout: f.jobTimeout, CacheControl: f.cacheControl, ReconcileInterval: f.reconcileInterval,
+		SeedPresets: seed, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken,
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("open job store: %w", err)
+	}
+
+	authStore, err := auth.NewStore(auth.Config{
+		RootAccessKey: sec.AccessKey, RootSecretKey: sec.SecretKey, Keys: keys, TokenSecret: []byte(sec.TokenSecret),
+	})
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	verifier := &sigv4.Verifier{Region: f.region, Lookup: authStore.Lookup}
+
+	s3h, err := s3api.New(s3api.Config{
+		Storage: store, Bucket: f.bucket, Region: f.region, Verifier: verifier, Auth: authStore,
+		MaxObjectBytes: f.maxUploadBytes, MaxConcurrentUploads: f.maxConcurrentUploads,
+		AllowedContentTypes: splitList(f.allowedTypes),
+		Hooks: s3api.Hooks{
+			Uploaded: func(ctx context.Context, obj storage.ObjectInfo) error { return jobSvc.Enqueue(ctx, obj, "gateway") },
+			Deleted:  jobSvc.Deleted,
+		},
+		Logger: log.With("component", "s3"), Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("s3 api: %w", err)
+	}
+
+	srv, err := gateway.New(gateway.Config{
+		Addr:            f.listen,
+		Logger:          log,
+		Registry:        reg,
+		ShutdownTimeout: f.shutdownTimeout,
+		Ready:           map[string]gateway.Checker{"storage": store, "jobs": jobSvc},
+	})
+	if err != nil {
+		return err
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	publicURL := f.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + addr.String()
+	}
+	up, err := uploads.New(uploads.Config{
+		APIKeys: []string{sec.APIKey}, Auth: authStore, Bucket: f.bucket, Region: f.region,
+		PublicURL: publicURL, Backend: presigner, Logger: log.With("component", "uploads"),
+	})
+	if err != nil {
+		return fmt.Errorf("uploads api: %w", err)
+	}
+	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobSvc.AdminHandler(), Events: jobSvc.EventsHandler()})
+
+	if err := jobSvc.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	printStartup(stdout, addr.String(), f, sec, generated)
+	log.Info("imgate serving", "addr", addr.String(), "storage", f.backend, "bucket", f.bucket,
+		"job_store", jobStoreName(f.database), "workers", workers)
+
+	serveErr := srv.Serve(ctx)
+	stopCtx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	if err := jobSvc.Stop(stopCtx); err != nil {
+		log.Warn("stopping workers", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+		return serveErr
+	}
+	log.Info("imgate stopped")
+	return nil
+}
+
+func jobStoreName(db string) string {
+	if db == "" {
+		return "sqlite"
+	}
+	return "postgres"
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// printStartup tells a newcomer where things are; generated secrets are
+// printed this once (they are in DATA/secrets.json afterwards).
+func printStartup(w io.Writer, addr string, f serveFlags, sec secrets.Secrets, generated []string) {
+	fmt.Fprintf(w, "imgate listening on http://%s (S3 API, /v1, admin API)\n", addr)
+	fmt.Fprintf(w, "  originals: %s-original   variants: %s-resized/PRESET/KEY   storage: %s\n", f.bucket, f.bucket, f.backend)
+	if len(generated) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Generated credentials (stored 0600 in %s; shown only now):\n", filepath.Join(f.data, secrets.FileName))
+	for _, g := range generated {
+		switch g {
+		case "access_key":
+			fmt.Fprintf(w, "  IMGATE_ACCESS_KEY=%s\n", sec.AccessKey)
+		case "secret_key":
+			fmt.Fprintf(w, "  IMGATE_SECRET_KEY=%s\n", sec.SecretKey)
+		case "admin_token":
+			fmt.Fprintf(w, "  IMGATE_ADMIN_TOKEN=%s\n", sec.AdminToken)
+		case "api_key":
+			fmt.Fprintf(w, "  IMGATE_API_KEY=%s\n", sec.APIKey)
+		case "events_token":
+			fmt.Fprintf(w, "  IMGATE_EVENTS_TOKEN=%s\n", sec.EventsToken)
+		}
+	}
+}
