@@ -233,3 +233,17 @@ func (b *BodyReader) Close() error {
 	}
 	return nil
 }
+
+// StoredContentEncoding returns the Content-Encoding to store with an
+// object: the request's value without the "aws-chunked" transport coding
+// (S3 removes it), "" if nothing remains.
+func StoredContentEncoding(contentEncoding string) string {
+	var keep []string
+	for v := range strings.SplitSeq(contentEncoding, ",") {
+		v = strings.TrimSpace(v)
+		if v != "" && !strings.EqualFold(v, "aws-chunked") {
+			keep = append(keep, v)
+		}
+	}
+	return strings.Join(keep, ",")
+}
