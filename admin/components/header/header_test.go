@@ -19,7 +19,7 @@ func TestSparkline(t *testing.T) {
 		{nil, 4, "▁▁▁▁"},
 		{[]float64{0, 0}, 2, "▁▁"},
 		{[]float64{1, 2, 4, 8}, 4, "▂▃▅█"}, // ▁ is kept for zero,
-		{[]float64{8, 0.01}, 2, "█▂"}, // a tiny non-zero value is still visible
+		{[]float64{8, 0.01}, 2, "█▂"},      // a tiny non-zero value is still visible
 		{[]float64{1, 2, 3, 4, 5, 6}, 3, "▆▇█"},
 		{[]float64{5}, 3, "▁▁█"},
 		{[]float64{1}, 0, ""},
