@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
 	"github.com/imgate/imgate/internal/testenv"
 )
 
@@ -37,15 +40,26 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"storage":"ok"`) || !strings.Contains(body, `"jobs":"ok"`) {
 		t.Fatalf("/readyz = %d %s", code, body)
 	}
+	// An anonymous S3 request is refused, and counted.
+	if code, body := get(t, srv.URL+"/"+srv.Original()+"/x.jpg"); code != http.StatusForbidden || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		t.Fatalf("anonymous GET = %d %s, want 403 AccessDenied", code, body)
+	}
 	code, body = get(t, srv.URL+"/metrics")
-	if code != 200 || !strings.Contains(body, "imgate_http_requests_total") || !strings.Contains(body, "go_goroutines") {
+	if code != 200 || !strings.Contains(body, `imgate_http_requests_total{code="4xx",route="s3"} 1`) ||
+		!strings.Contains(body, "imgate_jobs_queue_depth") || !strings.Contains(body, "go_goroutines") {
 		t.Fatalf("/metrics = %d, missing imgate or Go metrics:\n%.2000s", code, body)
 	}
-	// Both buckets exist on the fs backend.
-	for _, b := range []string{srv.Original(), srv.Resized()} {
-		if st, err := os.Stat(filepath.Join(srv.DataDir, "objects")); err != nil || !st.IsDir() {
-			t.Fatalf("data dir has no objects directory for %s: %v", b, err)
-		}
+	// Both buckets were created on the fs backend.
+	mc, err := minio.New(srv.Addr, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, ""), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buckets, err := mc.ListBuckets(context.Background())
+	if err != nil {
+		t.Fatalf("ListBuckets: %v", err)
+	}
+	if len(buckets) != 2 || buckets[0].Name != srv.Original() || buckets[1].Name != srv.Resized() {
+		t.Fatalf("buckets = %+v, want %s and %s", buckets, srv.Original(), srv.Resized())
 	}
 	if err := srv.Stop(t); err != nil {
 		t.Fatalf("graceful stop: exit %v\n%s", err, srv.Proc.Output())
