@@ -120,10 +120,26 @@ func ParseGeometry(s string) (Geometry, error) {
 	}
 	_ = hasX
 	if g.percent {
+		// "x50%" scales the width by 100%; "50%" scales both sides.
+		if g.w == 0 {
+			g.w = 100
+		}
+		if g.h == 0 {
+			g.h = g.w
+		}
 		if g.w > MaxGeometryPercent || g.h > MaxGeometryPercent {
 			return bad("percentage above %d%%", MaxGeometryPercent)
 		}
 		return g, nil
+	}
+	if g.fill {
+		// ImageMagick fills a square box when one side is missing ("150x^").
+		if g.w == 0 {
+			g.w = g.h
+		}
+		if g.h == 0 {
+			g.h = g.w
+		}
 	}
 	for _, v := range []float64{g.w, g.h} {
 		if v != math.Trunc(v) {
