@@ -105,21 +105,24 @@ func (t *tempFile) finish(m *objMeta) error {
 
 // commit renames the finished file to dst, creating dst's directories when
 // mkdir is set, and fsyncs the directory. A concurrent Delete may remove an
-// empty parent between MkdirAll and Rename; that is retried.
+// empty parent while MkdirAll runs or before Rename; both are retried.
 func (t *tempFile) commit(dst string, mkdir bool) error {
 	dir := path.Dir(dst)
 	var err error
-	for range 5 {
+	for range 20 {
 		if mkdir {
 			if err = t.s.root.MkdirAll(dir, dirPerm); err != nil {
-				break
+				if errors.Is(err, iofs.ErrNotExist) {
+					continue
+				}
+				return err
 			}
 		}
 		if err = t.s.root.Rename(t.name, dst); err == nil {
 			return t.s.syncDir(dir)
 		}
 		if !mkdir || !errors.Is(err, iofs.ErrNotExist) {
-			break
+			return err
 		}
 	}
 	return err

@@ -296,6 +296,33 @@ func testConcurrentPuts(t *testing.T, s storage.Storage) {
 	}
 }
 
+// testConcurrentPutDelete races puts and deletes of keys sharing parent
+// prefixes: a put must never fail because a delete pruned its directory.
+func testConcurrentPutDelete(t *testing.T, s storage.Storage) {
+	b := newBucket(t, s)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 15 {
+				key := fmt.Sprintf("shared/dir/k%d", g)
+				data := []byte(fmt.Sprintf("%d-%d", g, i))
+				if _, err := s.Put(ctx(t), b, key, bytes.NewReader(data), int64(len(data)), storage.PutOptions{}); err != nil {
+					t.Errorf("Put(%s) #%d: %v", key, i, err)
+					return
+				}
+				if err := s.Delete(ctx(t), b, key); err != nil {
+					t.Errorf("Delete(%s) #%d: %v", key, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := listKeys(t, s, b, storage.ListOptions{}); len(got) != 0 {
+		t.Errorf("after put/delete races List = %q", got)
+	}
+}
+
 // stallReader yields head, then blocks until its context is done, and then
 // keeps yielding data: only the backend's own context handling can stop it.
 type stallReader struct {

@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage, opts ...Opti
 		{"MissingBucket", testMissingBucket},
 		{"InvalidKeys", testInvalidKeys},
 		{"ConcurrentPuts", testConcurrentPuts},
+		{"ConcurrentPutDelete", testConcurrentPutDelete},
 		{"CancelPut", testCancelPut},
 		{"Multipart", testMultipart},
 		{"MultipartAbort", testMultipartAbort},
