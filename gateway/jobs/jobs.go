@@ -61,7 +61,9 @@ type Config struct {
 	// EventRetention is how many events the log keeps (0 → 10000).
 	EventRetention int
 	// RescueAfter is how long a job may stay running before another worker
-	// takes it over (after a crash); 0 → JobTimeout + 30 s.
+	// takes it over (after a crash); 0 → JobTimeout + max(5 s, JobTimeout/4).
+	// River's rescuer looks every 30 s, so a job interrupted by a crash runs
+	// again at most RescueAfter + 30 s later.
 	RescueAfter time.Duration
 }
 
@@ -138,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.EventRetention = 10000
 	}
 	if cfg.RescueAfter <= 0 {
-		cfg.RescueAfter = cfg.JobTimeout + 30*time.Second
+		cfg.RescueAfter = cfg.JobTimeout + max(5*time.Second, cfg.JobTimeout/4)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
