@@ -105,14 +105,17 @@ func (t *tempFile) finish(m *objMeta) error {
 
 // commit renames the finished file to dst, creating dst's directories when
 // mkdir is set, and fsyncs the directory. A concurrent Delete may remove an
-// empty parent while MkdirAll runs or before Rename; both are retried.
+// empty parent while MkdirAll runs or before Rename, and a concurrent put may
+// create the same directory; all are retried.
 func (t *tempFile) commit(dst string, mkdir bool) error {
 	dir := path.Dir(dst)
 	var err error
 	for range 20 {
 		if mkdir {
 			if err = t.s.root.MkdirAll(dir, dirPerm); err != nil {
-				if errors.Is(err, iofs.ErrNotExist) {
+				// A concurrent delete removed a parent, or a concurrent put
+				// created one first (os.Root.MkdirAll then reports EEXIST).
+				if errors.Is(err, iofs.ErrNotExist) || errors.Is(err, iofs.ErrExist) {
 					continue
 				}
 				return err
