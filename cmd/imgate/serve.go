@@ -113,7 +113,7 @@ func (f *serveFlags) validate() error {
 		p = append(p, fmt.Sprintf("--storage %q: must be fs or s3", f.backend))
 	}
 	if f.database != "" && !strings.HasPrefix(f.database, "postgres://") && !strings.HasPrefix(f.database, "postgresql://") {
-		p = append(p, fmt.Sprintf("--database: must be a postgres:// URL (leave empty for SQLite in --data)"))
+		p = append(p, "--database: must be a postgres:// URL (leave empty for SQLite in --data)")
 	}
 	if f.workers < 0 {
 		p = append(p, "--workers must be ≥ 0")
