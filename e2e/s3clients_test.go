@@ -29,14 +29,14 @@ import (
 // `imgate serve` on the fs and the MinIO backend; every upload is read back
 // through imgate (and, on MinIO, straight from MinIO) and compared by MD5.
 
-// testFiles are the local files the clients upload.
-type testFiles struct {
+// s3TestFiles are the local files the clients upload.
+type s3TestFiles struct {
 	small string // a real JPEG from the corpus
 	mid   string // 12 MiB: multipart with 5 MiB parts
 	big   string // 20 MiB: multipart with aws-cli's 8 MiB parts
 }
 
-func makeTestFiles(t *testing.T) testFiles {
+func s3MakeTestFiles(t *testing.T) s3TestFiles {
 	t.Helper()
 	corpus := testenv.Corpus(t)
 	small := filepath.Join(corpus, "e01_iphone4s_orient6_205x102.jpg")
@@ -55,10 +55,10 @@ func makeTestFiles(t *testing.T) testFiles {
 		}
 		return p
 	}
-	return testFiles{small: small, mid: mk("mid.jpg", 12<<20+17), big: mk("big.jpg", 20<<20)}
+	return s3TestFiles{small: small, mid: mk("mid.jpg", 12<<20+17), big: mk("big.jpg", 20<<20)}
 }
 
-func fileMD5(t *testing.T, p string) string {
+func s3FileMD5(t *testing.T, p string) string {
 	t.Helper()
 	f, err := os.Open(p)
 	if err != nil {
@@ -72,7 +72,7 @@ func fileMD5(t *testing.T, p string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func readerMD5(t *testing.T, r io.Reader) string {
+func s3ReaderMD5(t *testing.T, r io.Reader) string {
 	t.Helper()
 	h := md5.New()
 	if _, err := io.Copy(h, r); err != nil {
@@ -82,12 +82,12 @@ func readerMD5(t *testing.T, r io.Reader) string {
 }
 
 // s3 returns a minio-go client for imgate with the root keys.
-func (s *server) s3(t testing.TB) *minio.Client {
+func (s *server) s3Client(t testing.TB) *minio.Client {
 	t.Helper()
-	return s.s3With(t, credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""))
+	return s.s3ClientWith(t, credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""))
 }
 
-func (s *server) s3With(t testing.TB, creds *credentials.Credentials) *minio.Client {
+func (s *server) s3ClientWith(t testing.TB, creds *credentials.Credentials) *minio.Client {
 	t.Helper()
 	c, err := minio.New(s.Addr, &minio.Options{Creds: creds, Region: "us-east-1", BucketLookup: minio.BucketLookupPath, MaxRetries: 1})
 	if err != nil {
@@ -97,7 +97,7 @@ func (s *server) s3With(t testing.TB, creds *credentials.Credentials) *minio.Cli
 }
 
 // minioDirect returns a client for the MinIO behind imgate (nil on fs).
-func (s *server) minioDirect(t testing.TB) *minio.Client {
+func (s *server) s3MinIODirect(t testing.TB) *minio.Client {
 	t.Helper()
 	m := s.opts.MinIO
 	if m == nil {
@@ -112,41 +112,41 @@ func (s *server) minioDirect(t testing.TB) *minio.Client {
 
 // checkStored asserts that key in NAME-original holds exactly the bytes of
 // local (MD5), read through imgate and, on MinIO, straight from MinIO.
-func (s *server) checkStored(t *testing.T, key, local string) {
+func (s *server) s3CheckStored(t *testing.T, key, local string) {
 	t.Helper()
-	want := fileMD5(t, local)
+	want := s3FileMD5(t, local)
 	ctx := context.Background()
-	obj, err := s.s3(t).GetObject(ctx, s.Original(), key, minio.GetObjectOptions{})
+	obj, err := s.s3Client(t).GetObject(ctx, s.Original(), key, minio.GetObjectOptions{})
 	if err != nil {
 		t.Fatalf("get %s: %v", key, err)
 	}
 	defer obj.Close()
-	if got := readerMD5(t, obj); got != want {
+	if got := s3ReaderMD5(t, obj); got != want {
 		t.Fatalf("%s through imgate: md5 %s, want %s", key, got, want)
 	}
-	if d := s.minioDirect(t); d != nil {
+	if d := s.s3MinIODirect(t); d != nil {
 		o, err := d.GetObject(ctx, s.Original(), key, minio.GetObjectOptions{})
 		if err != nil {
 			t.Fatalf("get %s from MinIO: %v", key, err)
 		}
 		defer o.Close()
-		if got := readerMD5(t, o); got != want {
+		if got := s3ReaderMD5(t, o); got != want {
 			t.Fatalf("%s in MinIO: md5 %s, want %s", key, got, want)
 		}
 	}
 }
 
 // etag returns the stored ETag of key (no quotes).
-func (s *server) etag(t *testing.T, key string) string {
+func (s *server) s3ETag(t *testing.T, key string) string {
 	t.Helper()
-	st, err := s.s3(t).StatObject(context.Background(), s.Original(), key, minio.StatObjectOptions{})
+	st, err := s.s3Client(t).StatObject(context.Background(), s.Original(), key, minio.StatObjectOptions{})
 	if err != nil {
 		t.Fatalf("stat %s: %v", key, err)
 	}
 	return strings.Trim(st.ETag, `"`)
 }
 
-func run(t *testing.T, env []string, name string, args ...string) string {
+func s3Run(t *testing.T, env []string, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -166,7 +166,7 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 }
 
 func TestS3Clients(t *testing.T) {
-	files := makeTestFiles(t)
+	files := s3MakeTestFiles(t)
 	for _, backend := range []string{"fs", "minio"} {
 		t.Run(backend, func(t *testing.T) {
 			opts := serveOptions{}
@@ -174,16 +174,16 @@ func TestS3Clients(t *testing.T) {
 				opts.MinIO = testenv.StartMinIO(t)
 			}
 			srv := startServe(t, opts)
-			t.Run("aws-cli", func(t *testing.T) { testAWSCLI(t, srv, files) })
-			t.Run("s3cmd", func(t *testing.T) { testS3cmd(t, srv, files) })
-			t.Run("rclone", func(t *testing.T) { testRclone(t, srv, files) })
-			t.Run("minio-go", func(t *testing.T) { testMinioGo(t, srv, files) })
-			t.Run("mc", func(t *testing.T) { testMC(t, srv, files) })
+			t.Run("aws-cli", func(t *testing.T) { s3TestAWSCLI(t, srv, files) })
+			t.Run("s3cmd", func(t *testing.T) { s3TestS3cmd(t, srv, files) })
+			t.Run("rclone", func(t *testing.T) { s3TestRclone(t, srv, files) })
+			t.Run("minio-go", func(t *testing.T) { s3TestMinioGo(t, srv, files) })
+			t.Run("mc", func(t *testing.T) { s3TestMC(t, srv, files) })
 		})
 	}
 }
 
-func testAWSCLI(t *testing.T, srv *server, f testFiles) {
+func s3TestAWSCLI(t *testing.T, srv *server, f s3TestFiles) {
 	testenv.Tool(t, "/usr/bin/aws")
 	o := srv.Original()
 	aws := func(args ...string) string {
@@ -195,25 +195,25 @@ func testAWSCLI(t *testing.T, srv *server, f testFiles) {
 		return out
 	}
 	aws("s3", "cp", "--no-progress", f.small, "s3://"+o+"/aws/small.jpg")
-	srv.checkStored(t, "aws/small.jpg", f.small)
+	srv.s3CheckStored(t, "aws/small.jpg", f.small)
 
 	aws("s3", "cp", "--no-progress", f.big, "s3://"+o+"/aws/big.jpg")
-	srv.checkStored(t, "aws/big.jpg", f.big)
-	if e := srv.etag(t, "aws/big.jpg"); !strings.HasSuffix(e, "-3") {
+	srv.s3CheckStored(t, "aws/big.jpg", f.big)
+	if e := srv.s3ETag(t, "aws/big.jpg"); !strings.HasSuffix(e, "-3") {
 		t.Errorf("20 MiB in 8 MiB parts: ETag %q, want the -3 multipart suffix", e)
 	}
 	// Download with aws itself.
 	dl := filepath.Join(t.TempDir(), "dl.jpg")
 	aws("s3", "cp", "--no-progress", "s3://"+o+"/aws/big.jpg", dl)
-	if fileMD5(t, dl) != fileMD5(t, f.big) {
+	if s3FileMD5(t, dl) != s3FileMD5(t, f.big) {
 		t.Error("aws s3 cp download differs")
 	}
 
 	out := aws("s3api", "put-object", "--bucket", o, "--key", "aws/api.jpg", "--body", f.small)
-	if !strings.Contains(out, fileMD5(t, f.small)) {
+	if !strings.Contains(out, s3FileMD5(t, f.small)) {
 		t.Errorf("put-object output lacks the ETag: %s", out)
 	}
-	srv.checkStored(t, "aws/api.jpg", f.small)
+	srv.s3CheckStored(t, "aws/api.jpg", f.small)
 
 	// Presigned GET with plain HTTP.
 	u := strings.TrimSpace(aws("s3", "presign", "s3://"+o+"/aws/small.jpg", "--expires-in", "300"))
@@ -225,7 +225,7 @@ func testAWSCLI(t *testing.T, srv *server, f testFiles) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("presigned GET: %d", resp.StatusCode)
 	}
-	if readerMD5(t, resp.Body) != fileMD5(t, f.small) {
+	if s3ReaderMD5(t, resp.Body) != s3FileMD5(t, f.small) {
 		t.Error("presigned GET body differs")
 	}
 
@@ -240,11 +240,11 @@ func testAWSCLI(t *testing.T, srv *server, f testFiles) {
 	}
 	env := append(srv.awsEnv(t), "AWS_ACCESS_KEY_ID="+ar.Credentials.AccessKeyId,
 		"AWS_SECRET_ACCESS_KEY="+ar.Credentials.SecretAccessKey, "AWS_SESSION_TOKEN="+ar.Credentials.SessionToken)
-	run(t, env, "/usr/bin/aws", "--endpoint-url", srv.URL, "s3", "cp", "--no-progress", f.small, "s3://"+o+"/aws/sts.jpg")
-	srv.checkStored(t, "aws/sts.jpg", f.small)
+	s3Run(t, env, "/usr/bin/aws", "--endpoint-url", srv.URL, "s3", "cp", "--no-progress", f.small, "s3://"+o+"/aws/sts.jpg")
+	srv.s3CheckStored(t, "aws/sts.jpg", f.small)
 }
 
-func testS3cmd(t *testing.T, srv *server, f testFiles) {
+func s3TestS3cmd(t *testing.T, srv *server, f s3TestFiles) {
 	bin := testenv.Tool(t, "s3cmd")
 	cfg := filepath.Join(t.TempDir(), "s3cfg")
 	conf := fmt.Sprintf("[default]\naccess_key = %s\nsecret_key = %s\nhost_base = %s\nhost_bucket = %s\nuse_https = False\nbucket_location = us-east-1\nsignature_v2 = False\nmultipart_chunk_size_mb = 5\n",
@@ -253,43 +253,43 @@ func testS3cmd(t *testing.T, srv *server, f testFiles) {
 		t.Fatal(err)
 	}
 	o := srv.Original()
-	run(t, nil, bin, "-c", cfg, "put", f.small, "s3://"+o+"/s3cmd/small.jpg")
-	srv.checkStored(t, "s3cmd/small.jpg", f.small)
-	run(t, nil, bin, "-c", cfg, "put", f.mid, "s3://"+o+"/s3cmd/mid.jpg")
-	srv.checkStored(t, "s3cmd/mid.jpg", f.mid)
-	if e := srv.etag(t, "s3cmd/mid.jpg"); !strings.HasSuffix(e, "-3") {
+	s3Run(t, nil, bin, "-c", cfg, "put", f.small, "s3://"+o+"/s3cmd/small.jpg")
+	srv.s3CheckStored(t, "s3cmd/small.jpg", f.small)
+	s3Run(t, nil, bin, "-c", cfg, "put", f.mid, "s3://"+o+"/s3cmd/mid.jpg")
+	srv.s3CheckStored(t, "s3cmd/mid.jpg", f.mid)
+	if e := srv.s3ETag(t, "s3cmd/mid.jpg"); !strings.HasSuffix(e, "-3") {
 		t.Errorf("12 MiB in 5 MiB parts: ETag %q, want -3", e)
 	}
 	dl := filepath.Join(t.TempDir(), "dl.jpg")
-	run(t, nil, bin, "-c", cfg, "get", "s3://"+o+"/s3cmd/mid.jpg", dl)
-	if fileMD5(t, dl) != fileMD5(t, f.mid) {
+	s3Run(t, nil, bin, "-c", cfg, "get", "s3://"+o+"/s3cmd/mid.jpg", dl)
+	if s3FileMD5(t, dl) != s3FileMD5(t, f.mid) {
 		t.Error("s3cmd get differs")
 	}
 }
 
-func testRclone(t *testing.T, srv *server, f testFiles) {
+func s3TestRclone(t *testing.T, srv *server, f s3TestFiles) {
 	bin := testenv.Tool(t, "rclone")
 	env := []string{"RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_T_TYPE=s3", "RCLONE_CONFIG_T_PROVIDER=Minio",
 		"RCLONE_CONFIG_T_ACCESS_KEY_ID=" + srv.AccessKey, "RCLONE_CONFIG_T_SECRET_ACCESS_KEY=" + srv.SecretKey,
 		"RCLONE_CONFIG_T_ENDPOINT=" + srv.URL, "RCLONE_CONFIG_T_REGION=us-east-1", "RCLONE_CONFIG_T_FORCE_PATH_STYLE=true"}
 	o := srv.Original()
-	run(t, env, bin, "copyto", f.small, "T:"+o+"/rclone/small.jpg")
-	srv.checkStored(t, "rclone/small.jpg", f.small)
-	run(t, env, bin, "copyto", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", f.mid, "T:"+o+"/rclone/mid.jpg")
-	srv.checkStored(t, "rclone/mid.jpg", f.mid)
-	if e := srv.etag(t, "rclone/mid.jpg"); !strings.Contains(e, "-") {
+	s3Run(t, env, bin, "copyto", f.small, "T:"+o+"/rclone/small.jpg")
+	srv.s3CheckStored(t, "rclone/small.jpg", f.small)
+	s3Run(t, env, bin, "copyto", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", f.mid, "T:"+o+"/rclone/mid.jpg")
+	srv.s3CheckStored(t, "rclone/mid.jpg", f.mid)
+	if e := srv.s3ETag(t, "rclone/mid.jpg"); !strings.Contains(e, "-") {
 		t.Errorf("rclone multipart: ETag %q lacks the -N suffix", e)
 	}
 	dl := filepath.Join(t.TempDir(), "dl.jpg")
-	run(t, env, bin, "copyto", "T:"+o+"/rclone/mid.jpg", dl)
-	if fileMD5(t, dl) != fileMD5(t, f.mid) {
+	s3Run(t, env, bin, "copyto", "T:"+o+"/rclone/mid.jpg", dl)
+	if s3FileMD5(t, dl) != s3FileMD5(t, f.mid) {
 		t.Error("rclone download differs")
 	}
 }
 
-func testMinioGo(t *testing.T, srv *server, f testFiles) {
+func s3TestMinioGo(t *testing.T, srv *server, f s3TestFiles) {
 	ctx := context.Background()
-	c := srv.s3(t)
+	c := srv.s3Client(t)
 	o := srv.Original()
 
 	// PutObject with a known size over HTTP: STREAMING-AWS4-HMAC-SHA256-PAYLOAD.
@@ -302,7 +302,7 @@ func testMinioGo(t *testing.T, srv *server, f testFiles) {
 		t.Fatalf("PutObject: %v", err)
 	}
 	fh.Close()
-	srv.checkStored(t, "minio-go/stream.jpg", f.small)
+	srv.s3CheckStored(t, "minio-go/stream.jpg", f.small)
 
 	// FPutObject in 5 MiB parts.
 	info, err := c.FPutObject(ctx, o, "minio-go/fput.jpg", f.mid, minio.PutObjectOptions{PartSize: 5 << 20})
@@ -312,7 +312,7 @@ func testMinioGo(t *testing.T, srv *server, f testFiles) {
 	if !strings.HasSuffix(info.ETag, "-3") {
 		t.Errorf("FPutObject ETag %q, want -3", info.ETag)
 	}
-	srv.checkStored(t, "minio-go/fput.jpg", f.mid)
+	srv.s3CheckStored(t, "minio-go/fput.jpg", f.mid)
 
 	// PresignedPutObject + plain HTTP PUT.
 	u, err := c.PresignedPutObject(ctx, o, "minio-go/presigned.jpg", 5*time.Minute)
@@ -329,7 +329,7 @@ func testMinioGo(t *testing.T, srv *server, f testFiles) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("presigned PUT: %d", resp.StatusCode)
 	}
-	srv.checkStored(t, "minio-go/presigned.jpg", f.small)
+	srv.s3CheckStored(t, "minio-go/presigned.jpg", f.small)
 
 	// PresignedPostPolicy + a browser-style multipart POST.
 	p := minio.NewPostPolicy()
@@ -342,11 +342,11 @@ func testMinioGo(t *testing.T, srv *server, f testFiles) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, text := postForm(t, pu.String(), fields, "post.jpg", body)
+	code, text := s3PostForm(t, pu.String(), fields, "post.jpg", body)
 	if code != http.StatusNoContent {
 		t.Fatalf("POST policy upload: %d %s", code, text)
 	}
-	srv.checkStored(t, "minio-go/post.jpg", f.small)
+	srv.s3CheckStored(t, "minio-go/post.jpg", f.small)
 
 	// STS AssumeRole credentials.
 	creds, err := credentials.NewSTSAssumeRole(srv.URL, credentials.STSAssumeRoleOptions{
@@ -355,15 +355,15 @@ func testMinioGo(t *testing.T, srv *server, f testFiles) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := srv.s3With(t, creds)
+	sc := srv.s3ClientWith(t, creds)
 	if _, err := sc.FPutObject(ctx, o, "minio-go/sts.jpg", f.small, minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("PutObject with AssumeRole credentials: %v", err)
 	}
-	srv.checkStored(t, "minio-go/sts.jpg", f.small)
+	srv.s3CheckStored(t, "minio-go/sts.jpg", f.small)
 }
 
 // postForm POSTs fields then the file as multipart/form-data.
-func postForm(t testing.TB, u string, fields map[string]string, filename string, file []byte) (int, string) {
+func s3PostForm(t testing.TB, u string, fields map[string]string, filename string, file []byte) (int, string) {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -384,19 +384,19 @@ func postForm(t testing.TB, u string, fields map[string]string, filename string,
 	return resp.StatusCode, string(text)
 }
 
-func testMC(t *testing.T, srv *server, f testFiles) {
+func s3TestMC(t *testing.T, srv *server, f s3TestFiles) {
 	home, _ := os.UserHomeDir()
 	bin := testenv.Tool(t, "mc", filepath.Join(home, ".cache", "imgate-ci", "bin", "mc"))
 	env := []string{"MC_CONFIG_DIR=" + t.TempDir(),
 		fmt.Sprintf("MC_HOST_imgate=http://%s:%s@%s", srv.AccessKey, srv.SecretKey, srv.Addr)}
 	o := srv.Original()
-	run(t, env, bin, "cp", f.small, "imgate/"+o+"/mc/small.jpg")
-	srv.checkStored(t, "mc/small.jpg", f.small)
-	run(t, env, bin, "cp", f.big, "imgate/"+o+"/mc/big.jpg")
-	srv.checkStored(t, "mc/big.jpg", f.big)
+	s3Run(t, env, bin, "cp", f.small, "imgate/"+o+"/mc/small.jpg")
+	srv.s3CheckStored(t, "mc/small.jpg", f.small)
+	s3Run(t, env, bin, "cp", f.big, "imgate/"+o+"/mc/big.jpg")
+	srv.s3CheckStored(t, "mc/big.jpg", f.big)
 	dl := filepath.Join(t.TempDir(), "dl.jpg")
-	run(t, env, bin, "cp", "imgate/"+o+"/mc/big.jpg", dl)
-	if fileMD5(t, dl) != fileMD5(t, f.big) {
+	s3Run(t, env, bin, "cp", "imgate/"+o+"/mc/big.jpg", dl)
+	if s3FileMD5(t, dl) != s3FileMD5(t, f.big) {
 		t.Error("mc download differs")
 	}
 }
