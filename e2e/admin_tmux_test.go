@@ -195,7 +195,9 @@ func TestAdminTUIInTmux(t *testing.T) {
 	p.keys("g", "Enter")
 	screen = p.waitText(20*time.Second, "VARIANTS (", "ERRORS (")
 	saveScreen(t, "job-detail", screen)
+	// Escape needs its own moment: ESC followed at once by a key reads as alt+key.
 	p.keys("Escape")
+	p.waitText(10*time.Second, "ID", "STATE", "KEY")
 
 	// Add the preset 64x64^ through the editor.
 	p.keys("2")
@@ -203,7 +205,10 @@ func TestAdminTUIInTmux(t *testing.T) {
 	p.keys("a")
 	p.waitText(10*time.Second, "NEW PRESET")
 	p.typeText("64x64^")
-	screen = p.waitText(30*time.Second, "✓ valid", "PREVIEW 64x64^", "64×")
+	screen = p.waitFor("validation and a 64x64^ preview", 60*time.Second, func(s string) bool {
+		return strings.Contains(s, "✓ valid") && strings.Contains(s, "PREVIEW 64x64^") &&
+			(strings.Contains(s, "×64 px") || strings.Contains(s, " 64×"))
+	})
 	saveScreen(t, "preset-form", screen)
 	p.keys("Enter")
 	screen = p.waitText(20*time.Second, "preset 64x64^ saved")
@@ -255,11 +260,13 @@ func TestAdminTUIInTmux(t *testing.T) {
 	}
 
 	// Help lists the keys; q quits cleanly.
-	p.keys("?")
-	screen = p.waitText(10*time.Second, "KEYS —", "quit")
-	saveScreen(t, "help", screen)
-	p.keys("Escape", "1")
+	p.keys("1")
 	p.waitText(10*time.Second, "ID", "STATE")
+	p.keys("?")
+	screen = p.waitText(10*time.Second, "KEYS — Jobs", "retry", "quit")
+	saveScreen(t, "help", screen)
+	p.keys("Escape")
+	p.waitFor("help to close", 10*time.Second, func(s string) bool { return !strings.Contains(s, "KEYS —") })
 	p.keys("q")
 	p.waitText(20*time.Second, "ADMIN EXITED 0")
 }

@@ -624,7 +624,7 @@ func (m Model) listView(w int) []string {
 		if p.Format != "" {
 			opts = append(opts, p.Format)
 		}
-		if p.Quality != 0 {
+		if p.Quality != 0 && p.Quality != resizer.DefaultQuality {
 			opts = append(opts, fmt.Sprintf("q%d", p.Quality))
 		}
 		if p.Crop {
