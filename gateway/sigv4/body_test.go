@@ -107,7 +107,7 @@ func TestBodyRequestChecks(t *testing.T) {
 
 func TestVerifyRequestShape(t *testing.T) {
 	v := &Verifier{Region: "us-east-1", Lookup: testLookup}
-	auth := "AWS4-HMAC-SHA256 Credential=" + testAK + "/" + v.now().Format(ScopeDateFormat) + "/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + sig64
+	auth := "AWS4-HMAC-SHA256 Credential=" + testAK + "/" + v.now().Format(ScopeDateFormat) + "/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length, Signature=" + sig64
 	for _, tt := range []struct {
 		name string
 		url  string

@@ -304,6 +304,19 @@ func TestMinioSignerRoundTrips(t *testing.T) {
 			r.Body = &flipAt{r: r.Body, off: r.ContentLength - 100}
 			return r
 		}, 0, "SignatureDoesNotMatch"},
+		{"unsigned x-amz header added", func(t *testing.T, p string) *http.Request {
+			r := newReq(t, "PUT", ts.URL+p, data)
+			r.Header.Set("X-Amz-Content-Sha256", UnsignedPayload)
+			r = signer.SignV4(*r, testAK, testSecret, "", "us-east-1")
+			r.Header.Set("X-Amz-Meta-Injected", "1")
+			return r
+		}, 0, "AccessDenied"},
+		{"unsigned x-amz header on presigned", func(t *testing.T, p string) *http.Request {
+			r := newReq(t, "PUT", ts.URL+p, data)
+			r = signer.PreSignV4(*r, testAK, testSecret, "", "us-east-1", 300)
+			r.Header.Set("X-Amz-Checksum-Crc32", b64crc32(data))
+			return r
+		}, 0, "AccessDenied"},
 		{"bad trailer checksum (unsigned)", func(t *testing.T, p string) *http.Request {
 			r := newReq(t, "PUT", ts.URL+p, data)
 			r.Header.Set("X-Amz-Content-Sha256", StreamingUnsigned)

@@ -223,6 +223,9 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, service string) 
 	if !contains(p.SignedHeaders, "host") {
 		return nil, malformed.With("The host header must be signed.")
 	}
+	if name := unsignedAmzHeader(r, p.SignedHeaders, presigned); name != "" {
+		return nil, ErrAccessDenied.Withf("There were headers present in the request which were not signed: %s", printable(name))
+	}
 
 	payloadHash, err := v.payload(r, a, p, service)
 	if err != nil {
@@ -263,6 +266,24 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, service string) 
 	a.signingKey = key
 	a.scope = scope
 	return a, nil
+}
+
+// unsignedAmzHeader returns the first x-amz-* request header that is not
+// signed (AWS refuses those: they would let a replayed request change
+// metadata or checksums). A presigned URL may carry x-amz-content-sha256
+// unsigned, as it does not change what was signed.
+func unsignedAmzHeader(r *http.Request, signed []string, presigned bool) string {
+	for k := range r.Header {
+		name := strings.ToLower(k)
+		if !strings.HasPrefix(name, "x-amz-") || contains(signed, name) {
+			continue
+		}
+		if presigned && name == "x-amz-content-sha256" {
+			continue
+		}
+		return name
+	}
+	return ""
 }
 
 // checkToken applies the session-token rule of a credential.
