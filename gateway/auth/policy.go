@@ -24,6 +24,7 @@ type SessionPolicy struct {
 	Statements []Statement
 
 	also *SessionPolicy // a parent's policy that must allow too
+	raw  string         // the document as parsed, carried in session tokens
 }
 
 // Statement is one policy statement.
@@ -68,7 +69,7 @@ func ParseSessionPolicy(b []byte) (*SessionPolicy, error) {
 	if len(raws) > 64 {
 		return nil, bad("too many statements")
 	}
-	p := &SessionPolicy{Version: doc.Version}
+	p := &SessionPolicy{Version: doc.Version, raw: string(b)}
 	for i, raw := range raws {
 		var st struct {
 			Sid      string          `json:"Sid"`

@@ -330,11 +330,15 @@ func (s *Store) Mint(ctx context.Context, parent *Identity, prefix string, polic
 func policiesOf(p *SessionPolicy) ([]string, error) {
 	var out []string
 	for ; p != nil; p = p.also {
-		raw, err := json.Marshal(p.document())
-		if err != nil {
-			return nil, fmt.Errorf("auth: re-encode policy: %w", err)
+		raw := p.raw
+		if raw == "" {
+			b, err := json.Marshal(p.document())
+			if err != nil {
+				return nil, fmt.Errorf("auth: encode policy: %w", err)
+			}
+			raw = string(b)
 		}
-		out = append([]string{string(raw)}, out...)
+		out = append([]string{raw}, out...)
 	}
 	return out, nil
 }
