@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/imgate/imgate/gateway/sigv4"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
@@ -456,4 +458,50 @@ func FuzzParseSessionPolicy(f *testing.F) {
 		}
 		_ = fmt.Sprint(p)
 	})
+}
+
+// TestPostWithTemporaryCredentials: a browser POST form signed with minted
+// credentials verifies, and its identity is the temporary one.
+func TestPostWithTemporaryCredentials(t *testing.T) {
+	s := newStore(t, nil)
+	ctx := context.Background()
+	tc, err := s.Mint(ctx, &Identity{AccessKey: "rootkey", Root: true}, "users/eve/", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := minio.New("127.0.0.1:1", &minio.Options{Creds: credentials.NewStaticV4(tc.AccessKeyID, tc.SecretAccessKey, tc.SessionToken), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := minio.NewPostPolicy()
+	_ = p.SetBucket("photos-original")
+	_ = p.SetKey("users/eve/a.jpg")
+	_ = p.SetExpires(time.Now().Add(time.Hour))
+	_, form, err := c.PresignedPostPolicy(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for k, v := range form {
+		fields[strings.ToLower(k)] = v
+	}
+	v := &sigv4.Verifier{Region: "us-east-1", Lookup: s.Lookup}
+	a, pol, err := v.VerifyPost(ctx, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pol.CheckFields(fields); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Identity(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !id.Temporary || id.Prefix != "users/eve/" || !id.Allowed(ActionPutObject, "photos-original", fields["key"]) {
+		t.Fatalf("identity %+v", id)
+	}
+	delete(fields, "x-amz-security-token")
+	if _, _, err := v.VerifyPost(ctx, fields); !errors.Is(err, sigv4.ErrMissingSecurityHeader) {
+		t.Fatalf("without token: %v", err)
+	}
 }

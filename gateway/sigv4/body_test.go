@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/minio/crc64nvme"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 func TestChecksumHeaders(t *testing.T) {
@@ -168,5 +169,27 @@ func TestSigningKeyCache(t *testing.T) {
 	}
 	if len(v.keys) > maxCachedKeys {
 		t.Fatalf("cache grew to %d", len(v.keys))
+	}
+}
+
+// failReader fails the test if anything reads it.
+type failReader struct{ t *testing.T }
+
+func (f failReader) Read([]byte) (int, error) {
+	f.t.Error("Verify read the body")
+	return 0, io.ErrUnexpectedEOF
+}
+
+func TestVerifyDoesNotReadBody(t *testing.T) {
+	v := &Verifier{Region: "us-east-1", Lookup: testLookup}
+	for _, mode := range []string{UnsignedPayload, EmptySHA256, StreamingPayload} {
+		r := httptest.NewRequest("PUT", "http://h/b/k", nil)
+		r.Body = io.NopCloser(failReader{t})
+		r.Header.Set("X-Amz-Content-Sha256", mode)
+		r.Header.Set("X-Amz-Decoded-Content-Length", "10")
+		r = signer.SignV4(*r, testAK, testSecret, "", "us-east-1")
+		if _, err := v.Verify(t.Context(), r, "s3"); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
 	}
 }
