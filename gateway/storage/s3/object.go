@@ -26,10 +26,15 @@ func putOptions(o storage.PutOptions) minio.PutObjectOptions {
 	}
 }
 
+// maxParts is S3's limit on the parts of one upload.
+const maxParts = 10000
+
 // Put streams r to bucket/key. A known size up to MaxSinglePut goes in one
 // PUT request (the server checks opts.MD5, and the ETag is the content MD5).
 // An unknown size is read one PartSize buffer at a time: if the body ends
-// within the first buffer it is one PUT, otherwise a multipart upload.
+// within the first buffer it is one PUT, otherwise a multipart upload (so at
+// most 10000 × PartSize = 160 GiB). Known sizes over MaxSinglePut use parts
+// of max(PartSize, size/10000).
 func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, opts storage.PutOptions) (storage.ObjectInfo, error) {
 	if err := validate("put", bucket, key); err != nil {
 		return storage.ObjectInfo{}, err
@@ -40,7 +45,12 @@ func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 	if size >= 0 && size <= MaxSinglePut {
 		return s.putSingle(ctx, bucket, key, r, size, opts)
 	}
-	buf := make([]byte, PartSize)
+	partSize := int64(PartSize)
+	if size > 0 {
+		// S3 allows 10000 parts: grow the parts of huge known sizes.
+		partSize = max(partSize, (size+maxParts-1)/maxParts)
+	}
+	buf := make([]byte, partSize)
 	n, err := io.ReadFull(ctxReader{ctx, r}, buf)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
