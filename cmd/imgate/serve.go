@@ -235,6 +235,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("open fs storage: %w", err)
 		}
+		defer st.Close()
 		store = st
 	case "s3":
 		st, err := s3.New(ctx, s3.Config{
