@@ -136,7 +136,11 @@ func waitVariants(t testing.TB, cl *minio.Client, bucket string, wants []want, t
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 8)
+		todo := make([]want, 0, len(pending))
 		for w := range pending {
+			todo = append(todo, w)
+		}
+		for _, w := range todo {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
@@ -351,8 +355,12 @@ func genJPEG(t testing.TB, w, h, seed int) []byte {
 	return buf.Bytes()
 }
 
-// wants640 are the classic variants of a 640×480 original.
-func wants640(key string) []want {
+// Generated originals are small (400×300) to keep the runtime low on 2 cores.
+const genW, genH = 400, 300
+
+// wantsGen are the classic variants of a generated 400×300 original
+// (ImageMagick: 50x50 → 50x38, 150x → 150x113, x150 → 200x150).
+func wantsGen(key string) []want {
 	return []want{{"50x50", key, 50, 38}, {"150x", key, 150, 113}, {"x150", key, 200, 150}}
 }
 
@@ -374,7 +382,7 @@ func putAll(t testing.TB, cl *minio.Client, bucket, prefix string, n, seed int) 
 			defer wg.Done()
 			defer func() { <-sem }()
 			key := fmt.Sprintf("%s%04d.jpg", prefix, i)
-			data := genJPEG(t, 640, 480, seed+i)
+			data := genJPEG(t, genW, genH, seed+i)
 			_, err := cl.PutObject(context.Background(), bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ContentType: "image/jpeg"})
 			mu.Lock()
 			defer mu.Unlock()
@@ -424,7 +432,7 @@ func checkOneJobPerKey(t testing.TB, srv *server, keys []string) {
 // TestJobsCrashSafety: 200 uploads, SIGKILL while jobs run, restart: all
 // 200×3 variants right, one job per upload.
 func TestJobsCrashSafety(t *testing.T) {
-	srv := startServe(t, serveOptions{Args: []string{"--workers", "1", "--job-timeout", "10s"}})
+	srv := startServe(t, serveOptions{Args: []string{"--workers", "2", "--job-timeout", "10s"}})
 	cl := jobsClient(t, srv)
 	keys := putAll(t, cl, srv.Original(), "crash/", 200, 0)
 	if len(keys) != 200 {
@@ -448,7 +456,7 @@ func TestJobsCrashSafety(t *testing.T) {
 	srv.Restart(t)
 	var wants []want
 	for _, k := range keys {
-		wants = append(wants, wants640(k)...)
+		wants = append(wants, wantsGen(k)...)
 	}
 	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 4*time.Minute)
 	t.Logf("all 600 variants right %s after restart", took.Round(time.Millisecond))
@@ -473,7 +481,7 @@ func TestJobsMinIOOutage(t *testing.T) {
 	m.Stop()
 	stopped := time.Now()
 	// Uploads during the outage are refused with 503, not hung or half-accepted.
-	data := genJPEG(t, 640, 480, 5000)
+	data := genJPEG(t, genW, genH, 5000)
 	for i := range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		key := fmt.Sprintf("outage/down-%d.jpg", i)
@@ -496,7 +504,7 @@ func TestJobsMinIOOutage(t *testing.T) {
 	m.Start(t)
 	var wants []want
 	for _, k := range keys {
-		wants = append(wants, wants640(k)...)
+		wants = append(wants, wantsGen(k)...)
 	}
 	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 4*time.Minute)
 	t.Logf("all variants right %s after MinIO returned", took.Round(time.Millisecond))
@@ -581,8 +589,8 @@ func TestJobsMinIOWebhook(t *testing.T) {
 	if strings.HasPrefix(url, srv.URL) {
 		t.Fatalf("presigned URL points at the gateway, not the backend: %s", url)
 	}
-	putURL(t, url, headers, genJPEG(t, 640, 480, 7))
-	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wants640("direct/hooked photo.jpg"), time.Minute)
+	putURL(t, url, headers, genJPEG(t, genW, genH, 7))
+	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wantsGen("direct/hooked photo.jpg"), time.Minute)
 	t.Logf("webhook: variants %s after the direct PUT", took.Round(time.Millisecond))
 	jobs := allJobs(t, srv, "&prefix=direct/")
 	if len(jobs) != 1 || jobs[0].Source != "webhook" {
@@ -615,7 +623,7 @@ func TestJobsMinIOWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	url, headers = presignBackend(t, srv, "direct/quiet.jpg")
-	putURL(t, url, headers, genJPEG(t, 640, 480, 8))
+	putURL(t, url, headers, genJPEG(t, genW, genH, 8))
 	time.Sleep(3 * time.Second)
 	if jobs := allJobs(t, srv, "&prefix=direct/quiet"); len(jobs) != 0 {
 		t.Fatalf("a job appeared without the webhook: %+v", jobs)
@@ -624,7 +632,7 @@ func TestJobsMinIOWebhook(t *testing.T) {
 	if code := jobsAdmin(t, srv, "POST", "/v1/admin/reconcile", nil, &rec); code != 200 || rec.Enqueued != 1 {
 		t.Fatalf("reconcile: %d %+v, want 1 enqueued", code, rec)
 	}
-	waitVariants(t, jobsClient(t, srv), srv.Resized(), wants640("direct/quiet.jpg"), time.Minute)
+	waitVariants(t, jobsClient(t, srv), srv.Resized(), wantsGen("direct/quiet.jpg"), time.Minute)
 	if jobs := allJobs(t, srv, "&prefix=direct/quiet"); len(jobs) != 1 || jobs[0].Source != "reconcile" {
 		t.Fatalf("jobs = %+v, want one from the reconcile scan", jobs)
 	}
@@ -660,7 +668,7 @@ func TestJobsScaleOut(t *testing.T) {
 	}
 	var wants []want
 	for _, k := range keys {
-		wants = append(wants, wants640(k)...)
+		wants = append(wants, wantsGen(k)...)
 	}
 	took := waitVariants(t, jobsClient(t, a), a.Resized(), wants, 4*time.Minute)
 	t.Logf("60 images on two nodes in %s", took.Round(time.Millisecond))
@@ -779,7 +787,7 @@ func TestJobsMalformed(t *testing.T) {
 	if len(keys) != 1 {
 		t.Fatal("good upload after the hostile ones refused")
 	}
-	waitVariants(t, cl, srv.Resized(), wants640(keys[0]), time.Minute)
+	waitVariants(t, cl, srv.Resized(), wantsGen(keys[0]), time.Minute)
 }
 
 // TestJobsDeleteAndBackfill: deleting an original removes its variants; a new
@@ -788,7 +796,7 @@ func TestJobsDeleteAndBackfill(t *testing.T) {
 	srv := startServe(t, serveOptions{})
 	dir := t.TempDir()
 	for i := range 6 {
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.jpg", i)), genJPEG(t, 640, 480, 300+i), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.jpg", i)), genJPEG(t, genW, genH, 300+i), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -798,7 +806,7 @@ func TestJobsDeleteAndBackfill(t *testing.T) {
 	cl := jobsClient(t, srv)
 	var wants []want
 	for i := range 6 {
-		wants = append(wants, wants640(fmt.Sprintf("bf/%d.jpg", i))...)
+		wants = append(wants, wantsGen(fmt.Sprintf("bf/%d.jpg", i))...)
 	}
 	waitVariants(t, cl, srv.Resized(), wants, 2*time.Minute)
 
