@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Upload throughput and memory of imgate's S3 surface.
+#
+# Uploads one SIZE_MB object (default 100 MiB) with aws-cli v2 (/usr/bin/aws,
+# default settings plus endpoint, credentials and path-style, 8 MiB parts as
+# in the project's client recipe) twice per round: through `imgate serve`
+# (MinIO backend) and directly to the same MinIO. Prints the wall-clock
+# throughput of each, the ratio imgate/direct (target >= 0.9), and imgate's
+# peak RSS (VmHWM; target < 100 MB and flat in the object size).
+#
+#   bench/upload.sh                 # 100 MiB, 3 rounds
+#   SIZE_MB=1024 ROUNDS=1 bench/upload.sh
+#
+# Needs: go, /usr/bin/aws, a minio server binary (IMGATE_MINIO_BIN, PATH, or
+# ~/.cache/imgate-ci/bin/minio). Everything listens on 127.0.0.1 only.
+set -euo pipefail
+
+SIZE_MB=${SIZE_MB:-100}
+ROUNDS=${ROUNDS:-3}
+AWS=${AWS:-/usr/bin/aws}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MINIO=${IMGATE_MINIO_BIN:-$(command -v minio || echo "$HOME/.cache/imgate-ci/bin/minio")}
+
+[ -x "$AWS" ] || { echo "bench: $AWS (aws-cli v2) not found" >&2; exit 2; }
+[ -x "$MINIO" ] || { echo "bench: minio binary not found (set IMGATE_MINIO_BIN)" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/imgate-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_ready() {
+	for _ in $(seq 1 300); do
+		curl -fs "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: $1 not ready" >&2
+	return 1
+}
+now() { date +%s.%N; }
+
+echo "building imgate…" >&2
+(cd "$ROOT" && go build -o "$WORK/imgate" ./cmd/imgate)
+
+MINIO_PORT=$(free_port)
+MINIO_USER=benchminio
+MINIO_PASS=benchminio-secret-123
+MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASS MINIO_BROWSER=off MINIO_UPDATE=off \
+	"$MINIO" server "$WORK/minio" --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$(free_port)" --quiet \
+	>"$WORK/minio.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$MINIO_PORT/minio/health/ready"
+
+IMGATE_PORT=$(free_port)
+IMGATE_AK=AKBENCH
+IMGATE_SK=bench-secret-key-0123456789
+IMGATE_ACCESS_KEY=$IMGATE_AK IMGATE_SECRET_KEY=$IMGATE_SK \
+	IMGATE_ADMIN_TOKEN=adm_bench_0123456789abcdef IMGATE_API_KEY=key_bench_0123456789abcdef \
+	IMGATE_EVENTS_TOKEN=evt_bench_0123456789abcdef IMGATE_TOKEN_SECRET=bench-token-secret-0123456789abcdef0123 \
+	"$WORK/imgate" serve --listen "127.0.0.1:$IMGATE_PORT" --data "$WORK/data" --log-level debug \
+	--max-upload-bytes $((SIZE_MB * 2 * 1024 * 1024)) \
+	--storage s3 --s3-endpoint "127.0.0.1:$MINIO_PORT" --s3-access-key "$MINIO_USER" --s3-secret-key "$MINIO_PASS" \
+	>"$WORK/imgate.log" 2>&1 &
+IMGATE_PID=$!
+PIDS+=($IMGATE_PID)
+wait_ready "http://127.0.0.1:$IMGATE_PORT/readyz"
+
+# The object: a real JPEG followed by random bytes (imgate sniffs the first
+# bytes, so it is accepted as image/jpeg).
+OBJ="$WORK/object.jpg"
+SEED="$ROOT/../shared/corpus/e01_iphone4s_orient6_205x102.jpg"
+if [ -f "${IMGATE_CORPUS:-}/e01_iphone4s_orient6_205x102.jpg" ]; then SEED="$IMGATE_CORPUS/e01_iphone4s_orient6_205x102.jpg"; fi
+if [ -f "$SEED" ]; then cat "$SEED" >"$OBJ"; else printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00' >"$OBJ"; fi
+head -c $((SIZE_MB * 1024 * 1024 - $(stat -c %s "$OBJ"))) /dev/urandom >>"$OBJ"
+BYTES=$(stat -c %s "$OBJ")
+
+cat >"$WORK/aws-config" <<'EOF'
+[default]
+region = us-east-1
+s3 =
+    addressing_style = path
+    signature_version = s3v4
+    multipart_threshold = 8MB
+    multipart_chunksize = 8MB
+EOF
+export AWS_CONFIG_FILE="$WORK/aws-config" AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_DEFAULT_REGION=us-east-1 \
+	AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
+aws_direct() { AWS_ACCESS_KEY_ID=$MINIO_USER AWS_SECRET_ACCESS_KEY=$MINIO_PASS "$AWS" --endpoint-url "http://127.0.0.1:$MINIO_PORT" "$@"; }
+aws_imgate() { AWS_ACCESS_KEY_ID=$IMGATE_AK AWS_SECRET_ACCESS_KEY=$IMGATE_SK "$AWS" --endpoint-url "http://127.0.0.1:$IMGATE_PORT" "$@"; }
+
+aws_direct s3 mb s3://bench-direct >/dev/null
+
+# aws-cli's own start-up time (the same for both targets), for reference.
+t0=$(now); aws_imgate s3 ls s3://imgate-original/ >/dev/null; t1=$(now)
+STARTUP=$(echo "$t1 - $t0" | bc -l)
+
+# sample_rss FILE KEY: record imgate's largest VmRSS (kB) into FILE until
+# the CompleteMultipartUpload of KEY has been answered (the second POST on
+# the key in imgate's debug request log; the first is CreateMultipartUpload)
+# or until killed. The resize job that upload triggers runs after that.
+sample_rss() {
+	local max=0 v
+	while :; do
+		if [ "$(grep -c "method=POST path=/imgate-original/$2 " "$WORK/imgate.log" || true)" -ge 2 ]; then break; fi
+		v=$(awk '/^VmRSS:/ {print $2}' "/proc/$IMGATE_PID/status" 2>/dev/null || echo 0)
+		if [ "${v:-0}" -gt "$max" ]; then max=$v; echo "$max" >"$1"; fi
+		sleep 0.05
+	done
+}
+echo 0 >"$WORK/upload-rss"
+
+best_direct=0
+best_imgate=0
+for r in $(seq 1 "$ROUNDS"); do
+	t0=$(now); aws_direct s3 cp --only-show-errors "$OBJ" "s3://bench-direct/obj-$r.jpg"; t1=$(now)
+	d=$(echo "$t1 - $t0" | bc -l)
+	# The first upload is sampled, up to its completion, before any resize
+	# job has run: the resizer reads a whole original (up to its MaxBytes)
+	# into memory, which would hide the upload path's own footprint.
+	if [ "$r" = 1 ]; then
+		sample_rss "$WORK/upload-rss" "bench/obj-1.jpg" &
+		SAMPLER=$!
+	fi
+	t0=$(now); aws_imgate s3 cp --only-show-errors "$OBJ" "s3://imgate-original/bench/obj-$r.jpg"; t1=$(now)
+	if [ "$r" = 1 ]; then kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; fi
+	i=$(echo "$t1 - $t0" | bc -l)
+	printf 'round %d: direct %.2f s (%.1f MiB/s)   imgate %.2f s (%.1f MiB/s)\n' "$r" "$d" \
+		"$(echo "$BYTES / 1048576 / $d" | bc -l)" "$i" "$(echo "$BYTES / 1048576 / $i" | bc -l)"
+	if [ "$(echo "$best_direct == 0 || $d < $best_direct" | bc -l)" = 1 ]; then best_direct=$d; fi
+	if [ "$(echo "$best_imgate == 0 || $i < $best_imgate" | bc -l)" = 1 ]; then best_imgate=$i; fi
+done
+
+# Byte-identical check of the last upload, through imgate.
+aws_imgate s3 cp --only-show-errors "s3://imgate-original/bench/obj-$ROUNDS.jpg" "$WORK/back.jpg"
+if ! cmp -s "$OBJ" "$WORK/back.jpg"; then
+	echo "bench: object read back through imgate differs" >&2
+	exit 1
+fi
+rm -f "$WORK/back.jpg"
+
+HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$IMGATE_PID/status")
+RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$IMGATE_PID/status")
+RATIO=$(echo "$best_direct / $best_imgate" | bc -l)
+
+printf '\nobject: %d MiB, %d rounds (best of each), aws-cli start-up %.2f s included in both\n' "$SIZE_MB" "$ROUNDS" "$STARTUP"
+printf 'direct to MinIO : %.1f MiB/s\n' "$(echo "$BYTES / 1048576 / $best_direct" | bc -l)"
+printf 'through imgate  : %.1f MiB/s\n' "$(echo "$BYTES / 1048576 / $best_imgate" | bc -l)"
+printf 'throughput ratio: %.3f (target >= 0.9)\n' "$RATIO"
+UPLOAD_KB=$(cat "$WORK/upload-rss")
+printf 'imgate peak RSS while uploading: %.1f MB (first upload until completed, sampled every 50 ms; target < 100 MB)\n' "$(echo "$UPLOAD_KB / 1024" | bc -l)"
+printf 'imgate peak RSS overall        : %.1f MB (VmHWM, includes the resize job of each upload; now %.1f MB)\n' \
+	"$(echo "$HWM_KB / 1024" | bc -l)" "$(echo "$RSS_KB / 1024" | bc -l)"
