@@ -192,9 +192,7 @@ func parseCondition(rc json.RawMessage) (Condition, error) {
 			if err := json.Unmarshal(v, &s); err != nil {
 				return Condition{}, fmt.Errorf("the condition on %q must be a string", printable(k))
 			}
-			if strings.HasPrefix(k, "$") {
-				k = k[1:]
-			}
+			k = strings.TrimPrefix(k, "$")
 			if k == "" {
 				return Condition{}, errors.New("a condition has an empty field name")
 			}

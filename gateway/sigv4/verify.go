@@ -29,9 +29,6 @@ type Credential struct {
 	ValidateToken func(token string) error
 }
 
-// requiresToken reports whether requests signed with c must carry a token.
-func (c Credential) requiresToken() bool { return c.SessionToken != "" || c.ValidateToken != nil }
-
 // SecretLookup finds the secret of an access key. It returns an error
 // wrapping ErrUnknownAccessKey when the key is unknown; an *Error is passed
 // to the client as is; any other error becomes InternalError.
