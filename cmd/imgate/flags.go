@@ -97,7 +97,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 var argsAllowed = map[string]bool{"resize": true}
 
 // configOnlyKeys are config-file keys that are not flags (read by the command itself).
-var configOnlyKeys = map[string]bool{"sizes": true, "presets": true, "keys": true}
+var configOnlyKeys = map[string]bool{"sizes": true, "presets": true, "keys": true, "api_keys": true}
 
 // loadConfigFile reads a flat JSON object; values of any JSON type are turned
 // into the flag's string form. Nested values (sizes, presets, keys) are kept

@@ -1,35 +1,29 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/imgate/imgate/gateway/auth"
 )
 
-// loadStaticKeys reads the optional "keys" array of the --config file: extra
-// static S3 key pairs, each limited to a key prefix of NAME-original.
+// loadKeys reads the optional "keys" and "api_keys" arrays of the --config
+// file: extra static S3 key pairs and /v1 API keys, each limited to a key
+// prefix of NAME-original.
 //
-//	{"keys": [{"access_key": "app1", "secret_key": "…", "prefix": "users/app1/"}]}
-func loadStaticKeys(path string) ([]auth.StaticKey, error) {
+//	{"keys":     [{"access_key": "app1", "secret_key": "…", "prefix": "users/app1/"}],
+//	 "api_keys": [{"name": "web", "key": "…", "prefix": "uploads/web/"}]}
+func loadKeys(path string) (auth.KeysFile, error) {
 	if path == "" {
-		return nil, nil
+		return auth.KeysFile{}, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config file: %w", err)
+		return auth.KeysFile{}, fmt.Errorf("config file: %w", err)
 	}
-	var cfg struct {
-		Keys []auth.StaticKey `json:"keys"`
+	kf, err := auth.ParseKeysFile(b)
+	if err != nil {
+		return auth.KeysFile{}, fmt.Errorf("config file %s: %w", path, err)
 	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, fmt.Errorf("config file %s: \"keys\": %w", path, err)
-	}
-	for i, k := range cfg.Keys {
-		if k.AccessKey == "" || len(k.SecretKey) < 8 {
-			return nil, fmt.Errorf("config file %s: keys[%d]: access_key and a secret_key of at least 8 characters are required", path, i)
-		}
-	}
-	return cfg.Keys, nil
+	return kf, nil
 }

@@ -209,7 +209,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	keys, err := loadStaticKeys(f.config)
+	keys, err := loadKeys(f.config)
 	if err != nil {
 		return &usageError{err.Error()}
 	}
@@ -273,10 +273,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	authStore, err := auth.NewStore(auth.Config{
-		RootAccessKey: sec.AccessKey, RootSecretKey: sec.SecretKey, Keys: keys, TokenSecret: []byte(sec.TokenSecret),
+		RootAccessKey: sec.AccessKey, RootSecretKey: sec.SecretKey, Keys: keys.Keys, APIKeys: keys.APIKeys,
+		TokenSecret: []byte(sec.TokenSecret),
 	})
 	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
+		return &usageError{fmt.Sprintf("credentials: %v", err)}
 	}
 	verifier := &sigv4.Verifier{Region: f.region, Lookup: authStore.Lookup}
 
