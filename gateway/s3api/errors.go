@@ -126,7 +126,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.String("code", e.Code), slog.Any("err", err))
 	} else {
-		h.log.InfoContext(r.Context(), "s3 request refused",
+		lvl := slog.LevelInfo
+		if e.Status == http.StatusNotFound {
+			lvl = slog.LevelDebug // clients probe with HEAD before every upload
+		}
+		h.log.Log(r.Context(), lvl, "s3 request refused",
 			slog.String("request_id", rc.id), slog.String("op", rc.op),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.String("code", e.Code), slog.String("reason", errDetail(err)))

@@ -32,7 +32,7 @@ func (h *handler) listBuckets(w http.ResponseWriter, r *http.Request) {
 	}
 	res := listBucketsResult{Owner: imgateOwner}
 	for _, b := range []string{h.original, h.resized} {
-		if c.allowed(actListBucket, b, "") || c.allowed(actListAllMyBuckets, "", "") {
+		if c.allowed(actGetBucketLocation, b, "") || c.allowed(actListAllMyBuckets, "", "") {
 			res.Buckets = append(res.Buckets, bucketXML{Name: b, CreationDate: s3Time(h.created)})
 		}
 	}
@@ -43,8 +43,12 @@ func (h *handler) listBuckets(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, http.StatusOK, res)
 }
 
+// Bucket-level reads that reveal no keys (HeadBucket, GetBucketLocation,
+// versioning and other configuration) are checked as s3:GetBucketLocation,
+// which identities limited to a key prefix are allowed too.
+
 func (h *handler) headBucket(w http.ResponseWriter, r *http.Request, bucket string) {
-	if _, ok := h.prepareRead(w, r, actListBucket, bucket, ""); !ok {
+	if _, ok := h.prepareRead(w, r, actGetBucketLocation, bucket, ""); !ok {
 		return
 	}
 	w.Header().Set("x-amz-bucket-region", h.cfg.Region)
@@ -72,7 +76,7 @@ type versioningResult struct {
 }
 
 func (h *handler) getBucketVersioning(w http.ResponseWriter, r *http.Request, bucket string) {
-	if _, ok := h.prepareRead(w, r, actListBucket, bucket, ""); !ok {
+	if _, ok := h.prepareRead(w, r, actGetBucketLocation, bucket, ""); !ok {
 		return
 	}
 	writeXML(w, http.StatusOK, versioningResult{})
@@ -80,7 +84,7 @@ func (h *handler) getBucketVersioning(w http.ResponseWriter, r *http.Request, bu
 
 // bucketSubresourceMissing answers a bucket configuration imgate does not have.
 func (h *handler) bucketSubresourceMissing(w http.ResponseWriter, r *http.Request, bucket string, e *Error) {
-	if _, ok := h.prepareRead(w, r, actListBucket, bucket, ""); !ok {
+	if _, ok := h.prepareRead(w, r, actGetBucketLocation, bucket, ""); !ok {
 		return
 	}
 	h.writeError(w, r, e)
@@ -102,7 +106,7 @@ func (h *handler) createBucket(w http.ResponseWriter, r *http.Request, bucket st
 		h.writeError(w, r, errNotImplemented)
 		return
 	}
-	if h.kind(bucket) == bucketUnknown || !c.allowed(actListBucket, bucket, "") {
+	if h.kind(bucket) == bucketUnknown || !c.allowed(actGetBucketLocation, bucket, "") {
 		h.writeError(w, r, errorf("AccessDenied", http.StatusForbidden, "imgate serves only the buckets %s and %s; it does not create buckets.", h.original, h.resized))
 		return
 	}
@@ -198,10 +202,11 @@ func (h *handler) listPage(r *http.Request, bucket, prefix, delim, marker string
 }
 
 func (h *handler) listObjects(w http.ResponseWriter, r *http.Request, bucket string, v2 bool) {
-	if _, ok := h.prepareRead(w, r, actListBucket, bucket, ""); !ok {
+	q := r.URL.Query()
+	// The list prefix is what a prefix-limited identity is checked against.
+	if _, ok := h.prepareList(w, r, actListBucket, bucket, q.Get("prefix")); !ok {
 		return
 	}
-	q := r.URL.Query()
 	maxKeys, err := intParam(q.Get("max-keys"), 1000, 0, 1000)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -376,10 +376,10 @@ type listUploadsResult struct {
 }
 
 func (h *handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, bucket string) {
-	if _, ok := h.prepareRead(w, r, actListUploads, bucket, ""); !ok {
+	q := r.URL.Query()
+	if _, ok := h.prepareList(w, r, actListUploads, bucket, q.Get("prefix")); !ok {
 		return
 	}
-	q := r.URL.Query()
 	maxU, err := intParam(q.Get("max-uploads"), 1000, 0, 1000)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -27,6 +27,9 @@ const (
 	actGetBucketLocation  = "s3:GetBucketLocation"
 )
 
+// hookTimeout bounds a Hooks call; it runs even if the client has gone.
+const hookTimeout = 30 * time.Second
+
 // bucketKind tells the two served buckets apart.
 type bucketKind int
 
@@ -141,6 +144,30 @@ func (h *handler) prepareRead(w http.ResponseWriter, r *http.Request, action, bu
 		}
 	}
 	if !c.allowed(action, bucket, key) {
+		h.writeError(w, r, errAccessDenied)
+		return nil, false
+	}
+	return c, true
+}
+
+// prepareList is prepareRead for listings: the identity is checked against
+// the list prefix (which is not validated as a key: it may be empty or end
+// in the middle of a segment).
+func (h *handler) prepareList(w http.ResponseWriter, r *http.Request, action, bucket, prefix string) (*caller, bool) {
+	c, err := h.authenticate(r, "s3")
+	if err != nil {
+		h.writeError(w, r, err)
+		return nil, false
+	}
+	if err := h.readable(bucket); err != nil {
+		h.writeError(w, r, err)
+		return nil, false
+	}
+	if len(prefix) > storage.MaxKeyLength {
+		h.writeError(w, r, errorf("KeyTooLongError", http.StatusBadRequest, "Your prefix is too long."))
+		return nil, false
+	}
+	if !c.allowed(action, bucket, prefix) {
 		h.writeError(w, r, errAccessDenied)
 		return nil, false
 	}
@@ -271,6 +298,9 @@ func (h *handler) uploaded(ctx context.Context, info storage.ObjectInfo) error {
 	if h.cfg.Hooks.Uploaded == nil {
 		return nil
 	}
+	// The object is stored: record it even if the client hangs up now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hookTimeout)
+	defer cancel()
 	if err := h.cfg.Hooks.Uploaded(ctx, info); err != nil {
 		h.log.ErrorContext(ctx, "upload hook failed; the reconcile scan will pick the object up",
 			"request_id", reqCtxFromContext(ctx).id, "bucket", info.Bucket, "key", info.Key, "err", err)
@@ -508,6 +538,8 @@ func (h *handler) removeObject(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	if h.cfg.Hooks.Deleted != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hookTimeout)
+		defer cancel()
 		if err := h.cfg.Hooks.Deleted(ctx, bucket, key); err != nil {
 			h.log.ErrorContext(ctx, "delete hook failed", "request_id", reqCtxFromContext(ctx).id,
 				"bucket", bucket, "key", key, "err", err)

@@ -101,11 +101,15 @@ func (c *Config) Validate() error {
 	if c.MaxConcurrentUploads <= 0 {
 		c.MaxConcurrentUploads = DefaultMaxConcurrent
 	}
-	if len(c.AllowedContentTypes) == 0 {
-		c.AllowedContentTypes = DefaultContentTypes
+	types := c.AllowedContentTypes
+	if len(types) == 0 {
+		types = DefaultContentTypes
 	}
-	for i, t := range c.AllowedContentTypes {
-		c.AllowedContentTypes[i] = strings.ToLower(strings.TrimSpace(t))
+	c.AllowedContentTypes = nil
+	for _, t := range types {
+		if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+			c.AllowedContentTypes = append(c.AllowedContentTypes, t)
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

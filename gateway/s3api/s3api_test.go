@@ -697,3 +697,39 @@ func TestSniffContentType(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefixLimitedIdentityReadsAndLists(t *testing.T) {
+	g := newGW(t, nil)
+	ctx := context.Background()
+	img := pngBytes(t, 8, 8)
+	alice := g.client(aliceAK, aliceSK, "")
+	for _, k := range []string{"users/alice/a.png", "users/bob/b.png"} {
+		if _, err := g.root().PutObject(ctx, orig, k, bytes.NewReader(img), int64(len(img)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := alice.BucketExists(ctx, orig); err != nil || !ok {
+		t.Fatalf("HeadBucket as alice: %v %v", ok, err)
+	}
+	var got []string
+	for o := range alice.ListObjects(ctx, orig, minio.ListObjectsOptions{Prefix: "users/alice/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatalf("list inside prefix: %v", o.Err)
+		}
+		got = append(got, o.Key)
+	}
+	if strings.Join(got, ",") != "users/alice/a.png" {
+		t.Fatalf("alice's listing = %v", got)
+	}
+	for o := range alice.ListObjects(ctx, orig, minio.ListObjectsOptions{Prefix: "users/", Recursive: true}) {
+		if s3Code(o.Err) != "AccessDenied" {
+			t.Fatalf("list outside prefix: %+v, want AccessDenied", o)
+		}
+	}
+	if _, err := alice.StatObject(ctx, orig, "users/bob/b.png", minio.StatObjectOptions{}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("read outside prefix: %v", err)
+	}
+	if err := alice.RemoveObject(ctx, orig, "users/bob/b.png", minio.RemoveObjectOptions{}); s3Code(err) != "AccessDenied" || !g.exists(orig, "users/bob/b.png") {
+		t.Fatalf("delete outside prefix: %v", err)
+	}
+}
