@@ -59,6 +59,7 @@ type (
 	jobsLoadedMsg struct {
 		list adminapi.JobList
 		err  error
+		more bool // an older page (not the first)
 	}
 	statsMsg struct {
 		stats adminapi.Stats
@@ -107,6 +108,8 @@ type Model struct {
 
 	statsInflight bool
 	statsErr      error
+	nextCursor    string // older jobs to page in ("" = none)
+	loadingMore   bool
 
 	notice    string
 	noticeErr bool
@@ -155,6 +158,21 @@ func (m *Model) loadJobs() tea.Cmd {
 		defer cancel()
 		l, err := c.Client.Jobs(ctx, client.JobFilter{Limit: limit})
 		return jobsLoadedMsg{list: l, err: err}
+	}
+}
+
+// loadMore fetches the page of jobs older than those shown.
+func (m *Model) loadMore() tea.Cmd {
+	if m.nextCursor == "" || m.loadingMore {
+		return nil
+	}
+	m.loadingMore = true
+	c, limit, cursor := m.c, m.opts.JobsLimit, m.nextCursor
+	return func() tea.Msg {
+		ctx, cancel := c.Call()
+		defer cancel()
+		l, err := c.Client.Jobs(ctx, client.JobFilter{Limit: limit, Cursor: cursor})
+		return jobsLoadedMsg{list: l, err: err, more: true}
 	}
 }
 
@@ -274,11 +292,19 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case jobsLoadedMsg:
+		if msg.more {
+			m.loadingMore = false
+		}
 		if msg.err != nil {
 			return m, m.setNotice("load jobs: "+msg.err.Error(), true)
 		}
 		m.jobs.Upsert(msg.list.Jobs...)
+		if msg.more || m.nextCursor == "" {
+			m.nextCursor = msg.list.Next
+		}
 		return m, nil
+	case jobs.MoreMsg:
+		return m, m.loadMore()
 	case statsMsg:
 		m.statsInflight = false
 		m.statsErr = msg.err

@@ -366,3 +366,32 @@ func TestBackfillPolledWhileRunning(t *testing.T) {
 		t.Fatal("stats not polled on tick")
 	}
 }
+
+func TestOlderJobsPagedInAtTheEnd(t *testing.T) {
+	var many []adminapi.Job
+	for i := int64(1); i <= 30; i++ {
+		many = append(many, adminapi.Job{ID: i, State: adminapi.StateCompleted, Key: "k" + strings.Repeat("x", int(i%3))})
+	}
+	fake := client.NewFake(many, samplePresets())
+	h := &harness{t: t, fake: fake}
+	h.m = New(t.Context(), fake, Options{JobsLimit: 12, After: func(time.Duration, tea.Msg) tea.Cmd { return nil }})
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.run(h.m.Init())
+	if h.m.jobs.Len() != 12 {
+		t.Fatalf("first page = %d jobs", h.m.jobs.Len())
+	}
+	h.keys("G")
+	if h.m.jobs.Len() != 24 || !hasCall(fake.Calls(), "Jobs(,,19)") {
+		t.Fatalf("after G: %d jobs, calls %v", h.m.jobs.Len(), fake.Calls())
+	}
+	h.keys("G", "G", "j")
+	if h.m.jobs.Len() != 30 {
+		t.Fatalf("all pages: %d jobs", h.m.jobs.Len())
+	}
+	if sel, _ := h.m.jobs.Selected(); sel.ID != 1 {
+		t.Fatalf("selected %d, want the oldest job 1", sel.ID)
+	}
+	if n := countCalls(fake.Calls(), "Jobs("); n != 3 {
+		t.Fatalf("%d Jobs calls, want 3 (no request past the last page)", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +76,7 @@ func (f *Fake) record(format string, args ...any) error {
 func (f *Fake) Jobs(_ context.Context, flt JobFilter) (adminapi.JobList, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.record("Jobs(%s,%s)", flt.State, flt.Prefix); err != nil {
+	if err := f.record("Jobs(%s,%s,%s)", flt.State, flt.Prefix, flt.Cursor); err != nil {
 		return adminapi.JobList{}, err
 	}
 	var out adminapi.JobList
@@ -86,8 +87,18 @@ func (f *Fake) Jobs(_ context.Context, flt JobFilter) (adminapi.JobList, error) 
 		}
 	}
 	sort.Slice(out.Jobs, func(a, b int) bool { return out.Jobs[a].ID > out.Jobs[b].ID })
+	// The cursor is the id the next page starts below.
+	if flt.Cursor != "" {
+		below, err := strconv.ParseInt(flt.Cursor, 10, 64)
+		if err != nil {
+			return adminapi.JobList{}, &APIError{Status: 400, Code: "bad_request", Message: "bad cursor"}
+		}
+		i := sort.Search(len(out.Jobs), func(i int) bool { return out.Jobs[i].ID < below })
+		out.Jobs = out.Jobs[i:]
+	}
 	if flt.Limit > 0 && len(out.Jobs) > flt.Limit {
 		out.Jobs = out.Jobs[:flt.Limit]
+		out.Next = strconv.FormatInt(out.Jobs[len(out.Jobs)-1].ID, 10)
 	}
 	return out, nil
 }

@@ -63,6 +63,9 @@ type OpenMsg struct{ ID int64 }
 // ReloadMsg asks the root to reload the list from the API.
 type ReloadMsg struct{}
 
+// MoreMsg asks the root for the next (older) page: the cursor hit the end.
+type MoreMsg struct{}
+
 // Model is the job list.
 type Model struct {
 	c      *common.Common
@@ -245,6 +248,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.cursor--
 	case key.Matches(kp, m.Keys.Down):
 		m.cursor++
+		if m.cursor >= len(m.view) && m.filter.Value() == "" {
+			m.clamp()
+			return m, func() tea.Msg { return MoreMsg{} }
+		}
 	case key.Matches(kp, m.Keys.PageUp):
 		m.cursor -= m.rows()
 	case key.Matches(kp, m.Keys.PageDown):
@@ -253,6 +260,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.cursor = 0
 	case key.Matches(kp, m.Keys.Bottom):
 		m.cursor = len(m.view) - 1
+		m.clamp()
+		return m, func() tea.Msg { return MoreMsg{} }
 	case key.Matches(kp, m.Keys.Filter):
 		m.filtering = true
 		cmd := m.filter.Focus()
