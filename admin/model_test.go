@@ -395,3 +395,18 @@ func TestOlderJobsPagedInAtTheEnd(t *testing.T) {
 		t.Fatalf("%d Jobs calls, want 3 (no request past the last page)", n)
 	}
 }
+
+func TestDetailScrollsWithinBounds(t *testing.T) {
+	h := newHarness(t, 80, 12) // body of 6 lines: the detail must scroll
+	h.keys("j", "j", "enter")
+	h.mustSee("job 42  failed", "object")
+	for range 50 {
+		h.keys("j")
+	}
+	h.mustSee("job 42  failed", "#3 09:30:07") // title kept, end reached
+	h.mustNotSee("object ")
+	h.mustNotSee("none written yet")
+	h.keys("k") // one k scrolls back at once: the scroll did not run past the end
+	h.mustSee("none written yet")
+	h.mustNotSee("#3 09:30:07")
+}

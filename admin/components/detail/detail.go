@@ -125,7 +125,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		case key.Matches(msg, m.Keys.Up):
 			m.scroll = max(0, m.scroll-1)
 		case key.Matches(msg, m.Keys.Down):
-			m.scroll++
+			m.scroll = min(m.scroll+1, m.maxScroll())
 		case key.Matches(msg, m.Keys.Retry):
 			return m, jobs.RetryCmd(m.c, m.ID)
 		case key.Matches(msg, m.Keys.Cancel):
@@ -154,8 +154,26 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
+// maxScroll is how far the body can scroll below the title line.
+func (m Model) maxScroll() int {
+	return max(0, len(m.lines())-1-(max(m.height, 1)-1))
+}
+
 // View renders exactly the model's height in lines.
 func (m Model) View() string {
+	lines := m.lines()
+	// scroll, keeping the title line
+	h := max(m.height, 1)
+	sc := min(m.scroll, m.maxScroll())
+	out := append([]string{lines[0]}, lines[1+sc:]...)
+	for len(out) < h {
+		out = append(out, "")
+	}
+	return strings.Join(out[:h], "\n")
+}
+
+// lines renders the whole detail, title first.
+func (m Model) lines() []string {
 	s := m.c.Styles
 	w := max(m.width, 20)
 	j := m.job
@@ -197,15 +215,5 @@ func (m Model) View() string {
 	for _, e := range j.Errors {
 		lines = append(lines, common.Fit(fmt.Sprintf("  #%d %s  ", e.Attempt, e.At.UTC().Format("15:04:05"))+s.Error.Render(e.Error), w))
 	}
-	// scroll, keeping the title line
-	h := max(m.height, 1)
-	body := lines[1:]
-	maxScroll := max(0, len(body)-(h-1))
-	sc := min(m.scroll, maxScroll)
-	body = body[sc:]
-	out := append([]string{lines[0]}, body...)
-	for len(out) < h {
-		out = append(out, "")
-	}
-	return strings.Join(out[:h], "\n")
+	return lines
 }
