@@ -400,3 +400,82 @@ func s3TestMC(t *testing.T, srv *server, f s3TestFiles) {
 		t.Error("mc download differs")
 	}
 }
+
+// TestUploadsAPI: an app backend asks /v1/uploads for a presigned PUT URL
+// and a POST form (through the gateway, and straight to MinIO), and a
+// browser-like client uses them with plain HTTP.
+func TestUploadsAPI(t *testing.T) {
+	img, err := os.ReadFile(filepath.Join(testenv.Corpus(t), "e01_iphone4s_orient6_205x102.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), "img.jpg")
+	if err := os.WriteFile(local, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, backend := range []string{"fs", "minio"} {
+		t.Run(backend, func(t *testing.T) {
+			opts := serveOptions{}
+			if backend == "minio" {
+				opts.MinIO = testenv.StartMinIO(t)
+			}
+			srv := startServe(t, opts)
+			type uploadAnswer struct {
+				URL     string            `json:"url"`
+				Method  string            `json:"method"`
+				Headers map[string]string `json:"headers"`
+				Fields  map[string]string `json:"fields"`
+				Key     string            `json:"key"`
+			}
+			var put uploadAnswer
+			s3APIPost(t, srv, "/v1/uploads", map[string]any{"key": "app/put.jpg", "content_types": []string{"image/jpeg"}, "expires_in": 300}, &put)
+			req, _ := http.NewRequest(put.Method, put.URL, bytes.NewReader(img))
+			for k, v := range put.Headers {
+				req.Header.Set(k, v)
+			}
+			if status, e := s3Do(t, req); status != 200 {
+				t.Fatalf("PUT to the gateway URL: %d %s", status, e.Code)
+			}
+			srv.s3CheckStored(t, "app/put.jpg", local)
+
+			var post uploadAnswer
+			s3APIPost(t, srv, "/v1/uploads", map[string]any{"key_prefix": "app/forms/", "method": "post", "max_bytes": 1 << 20, "content_types": []string{"image/jpeg"}}, &post)
+			if status, body := s3PostForm(t, post.URL, post.Fields, "photo.jpg", img); status != 204 {
+				t.Fatalf("POST form to the gateway: %d %s", status, body)
+			}
+			srv.s3CheckStored(t, "app/forms/photo.jpg", local)
+
+			// Straight to the backend: only with MinIO.
+			b, _ := json.Marshal(map[string]any{"key_prefix": "app/direct/", "method": "post", "max_bytes": 1 << 20, "target": "backend"})
+			req, _ = http.NewRequest(http.MethodPost, srv.URL+"/v1/uploads", bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+srv.APIKey)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if backend == "fs" {
+				if resp.StatusCode != 400 || !strings.Contains(string(raw), "invalid_request") {
+					t.Fatalf("backend target on fs: %d %s, want 400", resp.StatusCode, raw)
+				}
+				return
+			}
+			if resp.StatusCode != 200 {
+				t.Fatalf("backend POST form: %d %s", resp.StatusCode, raw)
+			}
+			var direct uploadAnswer
+			if err := json.Unmarshal(raw, &direct); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(direct.URL, opts.MinIO.URL) {
+				t.Fatalf("backend form URL %q is not MinIO's %q", direct.URL, opts.MinIO.URL)
+			}
+			if status, body := s3PostForm(t, direct.URL, direct.Fields, "direct.jpg", img); status/100 != 2 {
+				t.Fatalf("POST form to MinIO: %d %s", status, body)
+			}
+			srv.s3CheckStored(t, "app/direct/direct.jpg", local)
+		})
+	}
+}

@@ -405,6 +405,11 @@ func (h *handler) backendUpload(ctx context.Context, req *UploadRequest, res *Up
 	if err != nil {
 		return nil, fmt.Errorf("presign backend POST: %w", err)
 	}
+	if req.KeyPrefix != "" && fields["key"] == req.KeyPrefix {
+		// Let the browser's file name complete the key (S3 and MinIO
+		// substitute ${filename}; the policy only pins the prefix).
+		fields["key"] = req.KeyPrefix + "${filename}"
+	}
 	res.URL, res.Method, res.Fields = u, http.MethodPost, fields
 	res.Key = fields["key"]
 	if res.Key == "" {
