@@ -83,7 +83,11 @@ func (h *handler) deleteObjects(w http.ResponseWriter, r *http.Request, bucket s
 			continue
 		}
 		if err := h.removeObject(r.Context(), bucket, o.Key); err != nil {
-			e, _ := classify(err)
+			e, internal := classify(err)
+			if internal {
+				h.log.ErrorContext(r.Context(), "s3 delete failed", "request_id", reqCtx(r).id,
+					"bucket", bucket, "key", o.Key, "err", err)
+			}
 			fail(e)
 			continue
 		}

@@ -733,3 +733,53 @@ func TestPrefixLimitedIdentityReadsAndLists(t *testing.T) {
 		t.Fatalf("delete outside prefix: %v", err)
 	}
 }
+
+func TestCORSPreflight(t *testing.T) {
+	g := newGW(t, nil)
+	req, _ := http.NewRequest(http.MethodOptions, g.srv.URL+"/"+orig+"/a.png", nil)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PUT") ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "content-type" ||
+		resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	// Without an Origin, OPTIONS is not an S3 operation.
+	req, _ = http.NewRequest(http.MethodOptions, g.srv.URL+"/"+orig+"/a.png", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("OPTIONS without Origin: %d", resp.StatusCode)
+	}
+}
+
+// A body without a declared length is cut off at MaxObjectBytes while streaming.
+func TestSizeLimitEnforcedWhileStreaming(t *testing.T) {
+	g := newGW(t, func(c *Config) { c.MaxObjectBytes = 64 << 10 })
+	body := bigImage(t, 200<<10)
+	req, _ := http.NewRequest(http.MethodPut, g.srv.URL+"/"+orig+"/stream/big.png", io.MultiReader(bytes.NewReader(body)))
+	req.ContentLength = -1 // sent with Transfer-Encoding: chunked
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	req = signer.SignV4(*req, rootAK, rootSK, "", "us-east-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if e := readErr(t, resp); e.Code != "EntityTooLarge" {
+		t.Fatalf("got %d %s, want EntityTooLarge", resp.StatusCode, e.Code)
+	}
+	if g.exists(orig, "stream/big.png") {
+		t.Fatal("oversized streamed body was stored")
+	}
+}
