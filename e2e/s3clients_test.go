@@ -385,8 +385,17 @@ func s3PostForm(t testing.TB, u string, fields map[string]string, filename strin
 }
 
 func s3TestMC(t *testing.T, srv *server, f s3TestFiles) {
+	// The MinIO client: IMGATE_MC_BIN, the CI cache, then PATH (where "mc"
+	// may also be Midnight Commander, so it is checked below).
 	home, _ := os.UserHomeDir()
-	bin := testenv.Tool(t, "mc", filepath.Join(home, ".cache", "imgate-ci", "bin", "mc"))
+	cands := []string{filepath.Join(home, ".cache", "imgate-ci", "bin", "mc"), "mc"}
+	if p := os.Getenv("IMGATE_MC_BIN"); p != "" {
+		cands = append([]string{p}, cands...)
+	}
+	bin := testenv.Tool(t, cands...)
+	if out, err := exec.Command(bin, "--version").CombinedOutput(); err != nil || !strings.Contains(strings.ToLower(string(out)), "minio") {
+		testenv.Missing(t, "%s is not the MinIO client (mc --version: %q)", bin, out)
+	}
 	env := []string{"MC_CONFIG_DIR=" + t.TempDir(),
 		fmt.Sprintf("MC_HOST_imgate=http://%s:%s@%s", srv.AccessKey, srv.SecretKey, srv.Addr)}
 	o := srv.Original()
