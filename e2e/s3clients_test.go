@@ -197,6 +197,14 @@ func s3TestAWSCLI(t *testing.T, srv *server, f s3TestFiles) {
 	aws("s3", "cp", "--no-progress", f.small, "s3://"+o+"/aws/small.jpg")
 	srv.s3CheckStored(t, "aws/small.jpg", f.small)
 
+	// A key that needs encoding in the path and in listings (encoding-type=url).
+	odd := "aws/odd/sp ace+plus%25 é&=.jpg"
+	aws("s3", "cp", "--no-progress", f.small, "s3://"+o+"/"+odd)
+	srv.s3CheckStored(t, odd, f.small)
+	if ls := aws("s3", "ls", "s3://"+o+"/aws/odd/"); !strings.Contains(ls, "sp ace+plus%25 é&=.jpg") {
+		t.Errorf("aws s3 ls does not show the key as uploaded: %q", ls)
+	}
+
 	aws("s3", "cp", "--no-progress", f.big, "s3://"+o+"/aws/big.jpg")
 	srv.s3CheckStored(t, "aws/big.jpg", f.big)
 	if e := srv.s3ETag(t, "aws/big.jpg"); !strings.HasSuffix(e, "-3") {
