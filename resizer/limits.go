@@ -43,6 +43,9 @@ type Options struct {
 	// across all concurrent Resize calls (default 160 MiB). A call whose
 	// source needs more than the whole budget waits until it runs alone.
 	MaxInFlightBytes int64
+	// DisableScaledJPEG turns off the DCT-domain scaled JPEG decoder, so
+	// every JPEG is decoded at full size by image/jpeg (for comparisons).
+	DisableScaledJPEG bool
 }
 
 // weighted is a FIFO weighted semaphore.

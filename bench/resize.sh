@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Resize throughput and memory: imgate resize vs ImageMagick, in one run, on
+# the same corpus, with the same 2 parallel workers and the 3 classic presets
+# (50x50, 150x, x150).
+#
+#   bench/resize.sh [CORPUS_DIR]      # default $IMGATE_CORPUS or ../shared/corpus
+#   WORKERS=2 ROUNDS=1 bench/resize.sh /work/shared/corpus
+#
+# Compared:
+#   imgate         imgate resize --workers 2 (decode once, orient, 3 presets)
+#   im-3proc       the classic way: one `convert in -resize G out` per preset
+#   im-1proc       one convert per image writing all 3 outputs (+clone/-write)
+#   im-jpegsize    the same with -define jpeg:size=300x300 (DCT-scaled JPEG
+#                  decoding: the best-tuned ImageMagick)
+# For each: wall time, img/s, imgate's speed-up over it, and the peak RSS of
+# the largest single process (GNU time's "Maximum resident set size").
+# Targets (issue 3): imgate ≥ 3× faster than im-3proc, as fast as im-jpegsize,
+# peak RSS ≤ 150 MB with 2 workers.
+#
+# Needs: go (or IMGATE_BIN), /usr/bin/convert (Debian imagemagick),
+# /usr/bin/time (Debian package "time").
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CORPUS=${1:-${IMGATE_CORPUS:-$ROOT/../shared/corpus}}
+WORKERS=${WORKERS:-2}
+ROUNDS=${ROUNDS:-1}
+CONVERT=${CONVERT:-/usr/bin/convert}
+TIME=/usr/bin/time
+
+[ -d "$CORPUS" ] || { echo "bench: corpus $CORPUS not found (argument or IMGATE_CORPUS)" >&2; exit 2; }
+[ -x "$CONVERT" ] || { echo "bench: $CONVERT (ImageMagick) not found" >&2; exit 2; }
+[ -x "$TIME" ] || { echo "bench: $TIME not found (apt-get install time)" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/imgate-resize-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+IMGATE=${IMGATE_BIN:-}
+if [ -z "$IMGATE" ]; then
+	IMGATE=$WORK/imgate
+	(cd "$ROOT" && go build -o "$IMGATE" ./cmd/imgate)
+fi
+
+mapfile -t FILES < <(find "$CORPUS" -maxdepth 1 -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.gif' \) | sort)
+N=${#FILES[@]}
+[ "$N" -gt 0 ] || { echo "bench: no images in $CORPUS" >&2; exit 2; }
+GEOMS=(50x50 150x x150)
+
+# Job lists for xargs (one line per process).
+: >"$WORK/im3.jobs"
+: >"$WORK/im1.jobs"
+: >"$WORK/imj.jobs"
+for f in "${FILES[@]}"; do
+	b=$(basename "$f")
+	for g in "${GEOMS[@]}"; do
+		printf '%s\0%s\0%s\0' "$f[0]" "$g" "$WORK/out-im3/$g/$b" >>"$WORK/im3.jobs"
+	done
+	printf '%s\0%s\0' "$f[0]" "$b" >>"$WORK/im1.jobs"
+done
+mkdir -p "$WORK/out-im3"/{50x50,150x,x150} "$WORK/out-im1"/{50x50,150x,x150} "$WORK/out-imj"/{50x50,150x,x150}
+
+cat >"$WORK/im1.sh" <<EOF
+#!/bin/sh
+# \$1 = input, \$2 = basename, \$3 = output dir, \$4.. = extra options before the input
+in=\$1; b=\$2; out=\$3; shift 3
+exec "$CONVERT" "\$@" "\$in" \\
+	\\( +clone -resize 50x50 -write "\$out/50x50/\$b" +delete \\) \\
+	\\( +clone -resize 150x -write "\$out/150x/\$b" +delete \\) \\
+	-resize x150 "\$out/x150/\$b"
+EOF
+chmod +x "$WORK/im1.sh"
+
+# run NAME CMD… : runs under GNU time, records wall seconds and max RSS (kB).
+declare -A WALL RSS
+run() {
+	local name=$1
+	shift
+	local best="" rss=0
+	for _ in $(seq 1 "$ROUNDS"); do
+		rm -rf "$WORK/out-imgate"
+		local t0 t1
+		t0=$(date +%s.%N)
+		"$TIME" -f '%M' -o "$WORK/$name.time" "$@" >"$WORK/$name.log" 2>&1 || {
+			echo "bench: $name failed:" >&2
+			tail -20 "$WORK/$name.log" >&2
+			exit 1
+		}
+		t1=$(date +%s.%N)
+		local w
+		w=$(echo "$t1 - $t0" | bc -l)
+		if [ -z "$best" ] || [ "$(echo "$w < $best" | bc -l)" = 1 ]; then best=$w; fi
+		local r
+		r=$(tail -1 "$WORK/$name.time")
+		[ "$r" -gt "$rss" ] && rss=$r
+	done
+	WALL[$name]=$best
+	RSS[$name]=$rss
+}
+
+echo "corpus: $CORPUS ($N images), presets: ${GEOMS[*]}, workers: $WORKERS, rounds: $ROUNDS (best wall time kept)"
+echo "imgate: $IMGATE"
+echo "ImageMagick: $("$CONVERT" -version | head -1)"
+echo
+
+run imgate "$IMGATE" resize --workers "$WORKERS" --sizes 50x50,150x,x150 --out "$WORK/out-imgate" "${FILES[@]}"
+run im-3proc xargs -0 -P "$WORKERS" -n 3 sh -c '"$0" "$1" -resize "$2" "$3"' "$CONVERT" <"$WORK/im3.jobs"
+run im-1proc xargs -0 -P "$WORKERS" -n 2 sh -c '"$0" "$2" "$3" "$1"' "$WORK/im1.sh" "$WORK/out-im1" <"$WORK/im1.jobs"
+run im-jpegsize xargs -0 -P "$WORKERS" -n 2 sh -c '"$0" "$2" "$3" "$1" -define jpeg:size=300x300' "$WORK/im1.sh" "$WORK/out-imj" <"$WORK/im1.jobs"
+
+grep -E 'ok, ' "$WORK/imgate.log" | sed 's/^/imgate says: /' || true
+echo
+printf '%-12s %9s %8s %16s %14s\n' run 'wall (s)' 'img/s' 'imgate faster' 'peak RSS (MB)'
+for name in imgate im-3proc im-1proc im-jpegsize; do
+	w=${WALL[$name]}
+	printf '%-12s %9.2f %8.2f %15.2fx %14.0f\n' "$name" "$w" "$(echo "$N / $w" | bc -l)" \
+		"$(echo "$w / ${WALL[imgate]}" | bc -l)" "$(echo "${RSS[$name]} / 1024" | bc -l)"
+done
+echo
+ok=1
+r3=$(echo "${WALL[im-3proc]} / ${WALL[imgate]}" | bc -l)
+rj=$(echo "${WALL[im-jpegsize]} / ${WALL[imgate]}" | bc -l)
+mb=$(echo "${RSS[imgate]} / 1024" | bc -l)
+printf 'required: >= 3x faster than im-3proc ...... %.2fx  %s\n' "$r3" "$([ "$(echo "$r3 >= 3" | bc -l)" = 1 ] && echo PASS || { ok=0; echo FAIL; })"
+printf 'target:   as fast as im-jpegsize .......... %.2fx  %s\n' "$rj" "$([ "$(echo "$rj >= 1" | bc -l)" = 1 ] && echo PASS || echo MISSED)"
+printf 'required: imgate peak RSS <= 150 MB ....... %.0f MB  %s\n' "$mb" "$([ "$(echo "$mb <= 150" | bc -l)" = 1 ] && echo PASS || { ok=0; echo FAIL; })"
+[ "$ok" = 1 ]

@@ -1,0 +1,88 @@
+package resizer
+
+import (
+	"bytes"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imgate/imgate/internal/testenv"
+)
+
+// TestScaledJPEGMatchesFull: the DCT-scaled decoder at n/8 agrees with
+// image/jpeg's full decode box-reduced by 8/n (baseline, progressive,
+// grayscale, 4:2:0/4:2:2/4:4:4, restart intervals), and declines CMYK.
+func TestScaledJPEGMatchesFull(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.jpg")
+	if testing.Short() {
+		files = files[:3]
+	} else if dir := os.Getenv("IMGATE_CORPUS"); dir != "" || testenv.InCI() {
+		files = append(files, testenv.CorpusImages(t)...)
+	}
+	for _, f := range files {
+		if filepath.Ext(f) != ".jpg" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 2, 4} {
+			m, err := decodeJPEGScaled(b, n)
+			if err == errJPEGFallback {
+				if filepath.Base(f) != "cmyk.jpg" && filepath.Base(f) != "tiny_cmyk.jpg" {
+					t.Errorf("%s: declined", f)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s n=%d: %v", f, n, err)
+				continue
+			}
+			ref, got := boxReduce(full, 8/n), boxReduce(m, 1)
+			if ref.Bounds() != got.Bounds() {
+				t.Errorf("%s n=%d: %v, want %v", f, n, got.Bounds(), ref.Bounds())
+				continue
+			}
+			db := psnr(t, got, ref)
+			t.Logf("%s n=%d: %.1f dB", filepath.Base(f), n, db)
+			if db < 30 {
+				t.Errorf("%s n=%d: %.1f dB vs box-reduced full decode, want ≥ 30", f, n, db)
+			}
+		}
+	}
+}
+
+// TestScaledJPEGRestartAndTruncation: restart markers are honoured (the
+// fixtures come from jpegtran -restart) and a truncated stream is an error,
+// not a partial image.
+func TestScaledJPEGRestartAndTruncation(t *testing.T) {
+	for _, name := range []string{"restart.jpg", "progressive_restart.jpg", "photo.jpg", "progressive.jpg", "s411.jpg", "s440.jpg"} {
+		b := readTestdata(t, name)
+		if strings.Contains(name, "restart") && !bytes.Contains(b, []byte{0xff, 0xd0}) {
+			t.Fatalf("%s: no restart markers", name)
+		}
+		full, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := decodeJPEGScaled(b, 2)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if db := psnr(t, boxReduce(m, 1), boxReduce(full, 4)); db < 30 {
+			t.Errorf("%s: %.1f dB", name, db)
+		}
+		for _, cut := range []int{len(b) / 3, len(b) * 2 / 3, len(b) - 10} {
+			if _, err := decodeJPEGScaled(b[:cut], 2); err == nil {
+				t.Errorf("%s cut at %d of %d: decoded", name, cut, len(b))
+			}
+		}
+	}
+}
