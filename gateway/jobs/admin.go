@@ -1,19 +1,13 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/gif" // decoders for preview
-	_ "image/jpeg"
-	"image/png"
 	"io"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -255,99 +249,6 @@ func (s *Service) handleCancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, j)
 }
 
-func (s *Service) handleStats(w http.ResponseWriter, r *http.Request) {
-	st, err := s.stats(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
-}
-
-// stats summarises the queue from the job records (all nodes).
-func (s *Service) stats(ctx context.Context) (adminapi.Stats, error) {
-	st := adminapi.Stats{Counts: map[string]int64{}, PresetTiming: map[string]adminapi.Durations{}}
-	counts, err := s.countByState(ctx)
-	if err != nil {
-		return st, fmt.Errorf("jobs: stats: %w", err)
-	}
-	for _, state := range publicStates {
-		st.Counts[state] = counts[state]
-	}
-	st.QueueDepth = counts[adminapi.StateQueued] + counts[adminapi.StateRetrying]
-	now := time.Now()
-	from := now.Add(-60 * time.Second).UnixMilli()
-	st.Throughput = make([]float64, 60)
-	rows, err := s.db.query(ctx, `SELECT finished_at FROM imgate_jobs WHERE state = ? AND finished_at >= ?`, adminapi.StateCompleted, from)
-	if err != nil {
-		return st, fmt.Errorf("jobs: stats: %w", err)
-	}
-	var n int64
-	for rows.Next() {
-		var at int64
-		if err := rows.Scan(&at); err != nil {
-			rows.Close()
-			return st, fmt.Errorf("jobs: stats: %w", err)
-		}
-		if i := int((at - from) / 1000); i >= 0 && i < 60 {
-			st.Throughput[i]++
-			n++
-		}
-	}
-	rows.Close()
-	st.JobsPerSec = float64(n) / 60
-	durs, err := s.int64s(ctx, `SELECT duration_ms FROM imgate_jobs WHERE state = ? ORDER BY finished_at DESC LIMIT 1000`, adminapi.StateCompleted)
-	if err != nil {
-		return st, err
-	}
-	st.JobTiming = percentiles(durs)
-	set, err := s.presets.current(ctx)
-	if err != nil {
-		return st, err
-	}
-	for _, name := range set.names() {
-		ms, err := s.int64s(ctx, `SELECT ms FROM imgate_job_variants WHERE preset = ? ORDER BY at DESC LIMIT 1000`, name)
-		if err != nil {
-			return st, err
-		}
-		st.PresetTiming[name] = percentiles(ms)
-	}
-	if err := s.db.queryRow(ctx, `SELECT COALESCE(SUM(bytes_in), 0), COALESCE(SUM(bytes_out), 0) FROM imgate_jobs`).Scan(&st.BytesIn, &st.BytesOut); err != nil {
-		return st, fmt.Errorf("jobs: stats: %w", err)
-	}
-	return st, nil
-}
-
-func (s *Service) int64s(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := s.db.query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: stats: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("jobs: stats: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// percentiles returns nearest-rank p50 and p95.
-func percentiles(v []int64) adminapi.Durations {
-	if len(v) == 0 {
-		return adminapi.Durations{}
-	}
-	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-	rank := func(p float64) float64 {
-		i := int(p*float64(len(v))+0.999999) - 1
-		return float64(v[min(max(i, 0), len(v)-1)])
-	}
-	return adminapi.Durations{P50: rank(0.50), P95: rank(0.95), N: int64(len(v))}
-}
-
 func (s *Service) handleListPresets(w http.ResponseWriter, r *http.Request) {
 	set, err := s.presets.load(r.Context(), 0)
 	if err != nil {
@@ -492,93 +393,6 @@ func (s *Service) handleValidatePreset(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, adminapi.Validation{Valid: true})
 }
 
-func (s *Service) handlePreview(w http.ResponseWriter, r *http.Request) {
-	var req adminapi.PreviewRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := fromWire(req.Preset)
-	if err := p.Validate(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p = p.Normalize()
-	ctx := r.Context()
-	key := req.Key
-	if key == "" {
-		newest, err := s.newestOriginal(ctx)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		key = newest
-	} else if err := storage.ValidateKey(key); err != nil {
-		s.fail(w, r, &inputError{msg: err.Error()})
-		return
-	}
-	rc, _, err := s.cfg.Storage.Get(ctx, s.original, key, storage.GetOptions{Length: -1})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	_, variants, err := s.cfg.Resizer.Resize(ctx, rc, []resizer.Preset{p})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if len(variants) == 0 {
-		s.fail(w, r, errors.New("resizer returned no variant"))
-		return
-	}
-	v := variants[0]
-	out := v.Data
-	if v.ContentType != "image/png" {
-		img, _, err := image.Decode(bytes.NewReader(v.Data))
-		if err != nil {
-			s.fail(w, r, fmt.Errorf("decode preview: %w", err))
-			return
-		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			s.fail(w, r, fmt.Errorf("encode preview: %w", err))
-			return
-		}
-		out = buf.Bytes()
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Imgate-Preview-Key", key)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	_, _ = w.Write(out)
-}
-
-// newestOriginal returns the most recently modified original (scanning at
-// most 10000 objects).
-func (s *Service) newestOriginal(ctx context.Context) (string, error) {
-	var (
-		best  string
-		bestT time.Time
-		n     int
-	)
-	for obj, err := range s.cfg.Storage.List(ctx, s.original, storage.ListOptions{}) {
-		if err != nil {
-			return "", fmt.Errorf("jobs: list originals: %w", err)
-		}
-		if best == "" || obj.LastModified.After(bestT) {
-			best, bestT = obj.Key, obj.LastModified
-		}
-		if n++; n >= 10000 {
-			break
-		}
-	}
-	if best == "" {
-		return "", &inputError{msg: "no original to preview: upload an image first or name a key"}
-	}
-	return best, nil
-}
-
 func (s *Service) handleStartBackfill(w http.ResponseWriter, r *http.Request) {
 	var req adminapi.BackfillRequest
 	if r.ContentLength != 0 {
@@ -620,86 +434,4 @@ func (s *Service) handleReconcile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
-}
-
-// handleEvents streams job events as Server-Sent Events. A client resumes
-// with Last-Event-ID (or ?last_event_id=N) and gets every event after it that
-// the log still holds; without one it gets events from now on.
-func (s *Service) handleEvents(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	lastStr := r.Header.Get("Last-Event-ID")
-	if lastStr == "" {
-		lastStr = r.URL.Query().Get("last_event_id")
-	}
-	var last int64
-	if lastStr != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(lastStr), 10, 64)
-		if err != nil || n < 0 {
-			s.fail(w, r, &inputError{msg: fmt.Sprintf("Last-Event-ID %q is not a non-negative integer", lastStr)})
-			return
-		}
-		last = n
-	} else {
-		n, err := s.events.last(ctx)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		last = n
-	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		s.fail(w, r, errors.New("streaming not supported by the response writer"))
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, "retry: 2000\n\n")
-	flusher.Flush()
-	poll := time.NewTicker(time.Second)
-	defer poll.Stop()
-	idle := 0
-	for {
-		wake := s.events.changed()
-		evs, err := s.events.after(ctx, last, 500)
-		if err != nil {
-			return
-		}
-		for _, ev := range evs {
-			data, err := json.Marshal(ev)
-			if err != nil {
-				continue
-			}
-			name := "job"
-			if strings.HasPrefix(ev.Type, "backfill.") {
-				name = "backfill"
-			}
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, name, data); err != nil {
-				return
-			}
-			last = ev.ID
-		}
-		if len(evs) > 0 {
-			flusher.Flush()
-			idle = 0
-			if len(evs) == 500 {
-				continue
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-poll.C:
-			// Other nodes append too; poll. Keep the connection alive.
-			if idle++; idle%15 == 0 {
-				if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
-					return
-				}
-				flusher.Flush()
-			}
-		}
-	}
 }
