@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -781,5 +782,107 @@ func TestSizeLimitEnforcedWhileStreaming(t *testing.T) {
 	}
 	if g.exists(orig, "stream/big.png") {
 		t.Fatal("oversized streamed body was stored")
+	}
+}
+
+func TestConditionalGet(t *testing.T) {
+	g := newGW(t, nil)
+	img := pngBytes(t, 8, 8)
+	info, err := g.root().PutObject(context.Background(), orig, "c/a.png", bytes.NewReader(img), int64(len(img)), minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		header, value string
+		status        int
+	}{
+		{"If-None-Match", `"` + info.ETag + `"`, 304},
+		{"If-None-Match", `"other"`, 200},
+		{"If-Match", `"other"`, 412},
+		{"If-Match", `"` + info.ETag + `"`, 200},
+		{"If-Modified-Since", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 304},
+		{"If-Unmodified-Since", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 412},
+		{"Range", "bytes=0-3", 206},
+		{"Range", "bytes=100000-", 416},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(http.MethodGet, g.srv.URL+"/"+orig+"/c/a.png", nil)
+		req.Header.Set(c.header, c.value)
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		req = signer.SignV4(*req, rootAK, rootSK, "", "us-east-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %s → %d, want %d", c.header, c.value, resp.StatusCode, c.status)
+		}
+		if c.status == 206 && (!bytes.Equal(body, img[:4]) || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 0-3/%d", len(img))) {
+			t.Errorf("range body %x, Content-Range %q", body, resp.Header.Get("Content-Range"))
+		}
+	}
+}
+
+func TestPostSuccessActions(t *testing.T) {
+	g := newGW(t, nil)
+	img := pngBytes(t, 8, 8)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(key string, extra map[string]string) *http.Response {
+		p := minio.NewPostPolicy()
+		_ = p.SetBucket(orig)
+		_ = p.SetKey(key)
+		_ = p.SetExpires(time.Now().Add(time.Minute))
+		for k, v := range extra {
+			if k == "success_action_status" {
+				_ = p.SetSuccessStatusAction(v)
+			} else {
+				_ = p.SetSuccessActionRedirect(v)
+			}
+		}
+		u, fields, err := g.root().PresignedPostPolicy(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		ct := newMultipart(&b, fields, img)
+		req, _ := http.NewRequest(http.MethodPost, u.String(), &b)
+		req.Header.Set("Content-Type", ct)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := post("p/201.png", map[string]string{"success_action_status": "201"})
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || !strings.Contains(string(body), "<Key>p/201.png</Key>") {
+		t.Fatalf("201: %d %s", resp.StatusCode, body)
+	}
+	resp = post("p/redirect.png", map[string]string{"success_action_redirect": "https://app.example/done?x=1"})
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || loc.Host != "app.example" || loc.Query().Get("key") != "p/redirect.png" || loc.Query().Get("x") != "1" {
+		t.Fatalf("redirect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestListMultipartUploadsDelimiter(t *testing.T) {
+	g := newGW(t, nil)
+	core := minio.Core{Client: g.root()}
+	ctx := context.Background()
+	for _, k := range []string{"u/a/1.png", "u/a/2.png", "u/b.png"} {
+		if _, err := core.NewMultipartUpload(ctx, orig, k, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := core.ListMultipartUploads(ctx, orig, "u/", "", "", "/", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Uploads) != 1 || res.Uploads[0].Key != "u/b.png" || len(res.CommonPrefixes) != 1 || res.CommonPrefixes[0].Prefix != "u/a/" {
+		t.Fatalf("uploads %+v prefixes %+v", res.Uploads, res.CommonPrefixes)
 	}
 }
