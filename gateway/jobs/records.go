@@ -84,17 +84,29 @@ func (s *Service) recordCompleted(ctx context.Context, row *rivertype.JobRow, ar
 	for _, v := range variants {
 		out += v.Bytes
 	}
-	if _, err := s.db.exec(ctx, `DELETE FROM imgate_job_variants WHERE job_id = ?`, row.ID); err != nil {
-		s.log.WarnContext(ctx, "record variants", "job", row.ID, "err", err)
-	}
-	for _, v := range variants {
-		if _, err := s.db.exec(ctx, `INSERT INTO imgate_job_variants (job_id, preset, vkey, width, height, bytes, ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			row.ID, v.Preset, v.Key, v.Width, v.Height, v.Bytes, v.MS, now); err != nil {
-			s.log.WarnContext(ctx, "record variant", "job", row.ID, "err", err)
+	// One transaction: one commit (one fsync) for the whole record.
+	err := func() error {
+		tx, err := s.db.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return err
 		}
-	}
-	if _, err := s.db.exec(ctx, `UPDATE imgate_jobs SET state = ?, finished_at = ?, duration_ms = ?, bytes_in = ?, bytes_out = ?, error = '' WHERE id = ?`,
-		adminapi.StateCompleted, now, dur.Milliseconds(), bytesIn, out, row.ID); err != nil {
+		defer func() { _ = tx.Rollback() }()
+		if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM imgate_job_variants WHERE job_id = ?`), row.ID); err != nil {
+			return err
+		}
+		for _, v := range variants {
+			if _, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO imgate_job_variants (job_id, preset, vkey, width, height, bytes, ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+				row.ID, v.Preset, v.Key, v.Width, v.Height, v.Bytes, v.MS, now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.db.q(`UPDATE imgate_jobs SET state = ?, finished_at = ?, duration_ms = ?, bytes_in = ?, bytes_out = ?, error = '' WHERE id = ?`),
+			adminapi.StateCompleted, now, dur.Milliseconds(), bytesIn, out, row.ID); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
 		s.log.WarnContext(ctx, "record completed job", "job", row.ID, "err", err)
 	}
 	s.metrics.jobs.WithLabelValues(adminapi.StateCompleted).Inc()
