@@ -36,6 +36,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
+	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/storage"
 	"github.com/imgate/imgate/resizer"
 )
@@ -408,7 +409,25 @@ func (s *Service) Deleted(ctx context.Context, bucket, key string) error {
 			return fmt.Errorf("jobs: delete variant %s/%s: %w", name, key, err)
 		}
 	}
-	ids, err := s.finishedJobIDs(ctx, bucket, key)
+	// Waiting jobs of the deleted original would only fail: cancel them.
+	waiting, err := s.jobIDs(ctx, bucket, key, adminapi.StateQueued, adminapi.StateRetrying)
+	if err != nil {
+		return err
+	}
+	for _, id := range waiting {
+		row, err := s.queue.JobCancel(ctx, id)
+		if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+			s.log.WarnContext(ctx, "cancel job of deleted original", "job", id, "err", err)
+			continue
+		}
+		if row != nil && row.State == rivertype.JobStateRunning {
+			continue // the worker notices the original is gone
+		}
+		if err := s.setState(ctx, id, adminapi.StateCancelled, ""); err != nil {
+			s.log.WarnContext(ctx, "cancel job of deleted original", "job", id, "err", err)
+		}
+	}
+	ids, err := s.jobIDs(ctx, bucket, key, adminapi.StateCompleted, adminapi.StateFailed, adminapi.StateCancelled)
 	if err != nil {
 		return err
 	}

@@ -164,10 +164,14 @@ func (s *Service) emitJob(ctx context.Context, typ string, id int64) {
 	s.events.append(ctx, adminapi.Event{Type: typ, Job: &job})
 }
 
-// finishedJobIDs lists the jobs of an original that are no longer running or waiting.
-func (s *Service) finishedJobIDs(ctx context.Context, bucket, key string) ([]int64, error) {
-	rows, err := s.db.query(ctx, `SELECT id FROM imgate_jobs WHERE okey = ? AND bucket = ? AND state IN (?, ?, ?)`,
-		key, bucket, adminapi.StateCompleted, adminapi.StateFailed, adminapi.StateCancelled)
+// jobIDs lists the jobs of an original in the given states.
+func (s *Service) jobIDs(ctx context.Context, bucket, key string, states ...string) ([]int64, error) {
+	q := `SELECT id FROM imgate_jobs WHERE okey = ? AND bucket = ? AND state IN (?` + strings.Repeat(", ?", len(states)-1) + `)`
+	args := []any{key, bucket}
+	for _, st := range states {
+		args = append(args, st)
+	}
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: list jobs of %s: %w", key, err)
 	}

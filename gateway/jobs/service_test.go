@@ -528,3 +528,30 @@ func TestPostgresPipeline(t *testing.T) {
 		t.Fatalf("jobs from second node: %d %+v", code, jl)
 	}
 }
+
+func TestDeletedCancelsWaitingJobs(t *testing.T) {
+	e := newEnv(t, envOpts{noStart: true})
+	ctx := context.Background()
+	data := jpegBytes(t, 100, 100)
+	e.upload(t, "w.jpg", data)
+	queued := e.waitKey(t, "w.jpg", adminapi.StateQueued)
+	if err := e.store.Delete(ctx, "imgate-original", "w.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Deleted(ctx, "imgate-original", "w.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	j, err := e.svc.getJob(ctx, queued.ID, false)
+	if err != nil || j.State != adminapi.StateCancelled {
+		t.Fatalf("job after delete: %+v %v", j, err)
+	}
+	// Uploading the same bytes again is a new job that runs.
+	if err := e.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.upload(t, "w.jpg", data)
+	done := e.waitKey(t, "w.jpg", adminapi.StateCompleted)
+	if done.ID == queued.ID {
+		t.Fatal("the cancelled job was reused")
+	}
+}
