@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"hash"
@@ -301,6 +303,20 @@ func s3TestRefusals(t *testing.T, srv *server, img []byte) {
 		err = srv.s3Client(t).RemoveObject(ctx, srv.Resized(), "150x/anything.jpg", minio.RemoveObjectOptions{})
 		if code := minio.ToErrorResponse(err).Code; code != "AccessDenied" {
 			t.Fatalf("delete: got %q (%v), want AccessDenied", code, err)
+		}
+	})
+
+	t.Run("bad Content-MD5", func(t *testing.T) {
+		for _, key := range []string{"refused/bad-md5.jpg"} {
+			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/"+o+"/"+key, bytes.NewReader(img))
+			wrong := md5.Sum([]byte("something else"))
+			req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(wrong[:]))
+			req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+			req = signer.SignV4(*req, srv.AccessKey, srv.SecretKey, "", "us-east-1")
+			if status, e := s3Do(t, req); status != 400 || e.Code != "BadDigest" {
+				t.Fatalf("got %d %s, want 400 BadDigest", status, e.Code)
+			}
+			srv.s3Absent(t, o, key)
 		}
 	})
 

@@ -110,7 +110,7 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		return
 	}
 	defer release()
-	body, err := c.body(r)
+	body, err := c.bodyMD5ByStorage(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -259,7 +259,7 @@ func (h *handler) putObject(w http.ResponseWriter, r *http.Request, bucket, key 
 	}
 	defer release()
 
-	body, err := c.body(r)
+	body, err := c.bodyMD5ByStorage(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
