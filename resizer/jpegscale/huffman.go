@@ -116,6 +116,14 @@ func (br *bitReader) refill() {
 	}
 }
 
+// fill stores a caller's local copy of the accumulator, refills and
+// returns the new state.
+func (br *bitReader) fill(acc uint64, n uint) (uint64, uint) {
+	br.acc, br.n = acc, n
+	br.refill()
+	return br.acc, br.n
+}
+
 // decode reads one Huffman-coded symbol.
 func (br *bitReader) decode(t *huffTable) uint8 {
 	if br.n < 16 {
@@ -129,6 +137,7 @@ func (br *bitReader) decode(t *huffTable) uint8 {
 	return br.decodeSlow(t)
 }
 
+//go:noinline
 func (br *bitReader) decodeSlow(t *huffTable) uint8 {
 	code := int32((br.acc >> (br.n - 16)) & 0xFFFF)
 	for l := lookBits + 1; l <= 16; l++ {

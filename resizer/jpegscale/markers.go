@@ -36,8 +36,11 @@ type component struct {
 	// output plane, bs×bs pixels per block
 	pix    []byte
 	stride int
-	// progressive coefficient store: 64 int16 per block, zig-zag order
+	// progressive coefficient store: per block, the decoder's nslot needed
+	// coefficients (see decoder.slot) and a mask of the non-zero ones among
+	// all 64 (bit k = zig-zag index k), which successive approximation needs.
 	coef []int16
+	mask []uint64
 	// DC predictor of the current scan
 	pred int32
 }
@@ -66,6 +69,12 @@ type decoder struct {
 	dcHuff [4]huffTable
 	acHuff [4]huffTable
 
+	// Coefficients the output scale needs: slot[k] is the index of zig-zag
+	// coefficient k in a block's store, or -1; ks lists them by slot.
+	slot  [64]int8
+	ks    []int
+	nslot int
+
 	br  bitReader
 	blk [64]float32
 	tmp [64]float32
@@ -76,6 +85,14 @@ func (d *decoder) u16(p int) int { return int(d.data[p])<<8 | int(d.data[p+1]) }
 // decode walks the markers and decodes every scan.
 func (d *decoder) decode() (image.Image, error) {
 	d.bs = 8 / d.denom
+	for k := 0; k < 64; k++ {
+		d.slot[k] = -1
+		if z := zigzag[k]; int(z/8) < d.bs && int(z%8) < d.bs {
+			d.slot[k] = int8(len(d.ks))
+			d.ks = append(d.ks, k)
+		}
+	}
+	d.nslot = len(d.ks)
 	if len(d.data) < 2 || d.data[0] != 0xFF || d.data[1] != mSOI {
 		return nil, corruptf("missing SOI marker (not a JPEG)")
 	}
@@ -264,7 +281,8 @@ func (d *decoder) parseSOF(seg []byte, progressive bool) error {
 		c.stride = c.bw * d.bs
 		c.pix = make([]byte, c.stride*c.bh*d.bs)
 		if progressive {
-			c.coef = make([]int16, c.bw*c.bh*64)
+			c.coef = make([]int16, c.bw*c.bh*d.nslot)
+			c.mask = make([]uint64, c.bw*c.bh)
 		}
 	}
 	return nil

@@ -1,6 +1,9 @@
 package jpegscale
 
-import "image"
+import (
+	"image"
+	"math/bits"
+)
 
 // decodeProgressiveScan decodes one scan of a progressive frame (T.81
 // annex G) into the coefficient store.
@@ -30,10 +33,14 @@ func (d *decoder) decodeProgressiveScan(sc *scan) error {
 			return corruptf("scan uses an undefined Huffman table")
 		}
 	}
+	if sc.ss > 0 {
+		return d.decodeACScan(sc)
+	}
 	single := len(sc.comps) == 1
 	block := func(s *scanComp, bx, by int) bool {
 		c := s.c
-		coef := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64 : (by*c.bw+bx)*64+64]
+		b := by*c.bw + bx
+		coef := c.coef[b*d.nslot : b*d.nslot+d.nslot : b*d.nslot+d.nslot]
 		switch {
 		case sc.ss == 0 && sc.ah == 0:
 			t := d.br.decode(s.dc)
@@ -47,9 +54,9 @@ func (d *decoder) decodeProgressiveScan(sc *scan) error {
 				coef[0] |= 1 << sc.al
 			}
 		case sc.ah == 0:
-			return d.acFirst(s.ac, coef, sc.ss, sc.se, sc.al)
+			return d.acFirst(s.ac, coef, &c.mask[b], sc.ss, sc.se, sc.al)
 		default:
-			return d.acRefine(s.ac, coef, sc.ss, sc.se, sc.al)
+			return d.acRefine(s.ac, coef, &c.mask[b], sc.ss, sc.se, sc.al)
 		}
 		return true
 	}
@@ -74,22 +81,84 @@ func (d *decoder) decodeProgressiveScan(sc *scan) error {
 	})
 }
 
+// decodeACScan decodes a (non-interleaved) progressive AC scan.
+func (d *decoder) decodeACScan(sc *scan) error {
+	s := &sc.comps[0]
+	c := s.c
+	first := sc.ah == 0
+	count := 0
+	for by := 0; by < c.cbh; by++ {
+		for bx := 0; bx < c.cbw; bx++ {
+			if d.restart > 0 {
+				if count == d.restart {
+					if err := d.restartSync(); err != nil {
+						return err
+					}
+					count = 0
+				}
+				count++
+			}
+			if first && d.eobrun > 0 {
+				d.eobrun--
+				continue
+			}
+			b := by*c.bw + bx
+			coef := c.coef[b*d.nslot : b*d.nslot+d.nslot : b*d.nslot+d.nslot]
+			var ok bool
+			if first {
+				ok = d.acFirst(s.ac, coef, &c.mask[b], sc.ss, sc.se, sc.al)
+			} else {
+				ok = d.acRefine(s.ac, coef, &c.mask[b], sc.ss, sc.se, sc.al)
+			}
+			if !ok {
+				return corruptf("bad block data")
+			}
+		}
+		if d.br.bad || d.br.overrun() {
+			return corruptf("truncated or corrupt entropy-coded data")
+		}
+	}
+	if d.br.bad || d.br.overrun() {
+		return corruptf("truncated or corrupt entropy-coded data")
+	}
+	return nil
+}
+
+// The AC decoding loops keep the bit reader's accumulator in locals (acc,
+// n) and write it back around refills and on return.
+
 // acFirst decodes the first pass of a spectral band (G.1.2.2).
-func (d *decoder) acFirst(t *huffTable, coef []int16, ss, se, al int) bool {
+func (d *decoder) acFirst(t *huffTable, coef []int16, mask *uint64, ss, se, al int) bool {
 	if d.eobrun > 0 {
 		d.eobrun--
 		return true
 	}
 	br := &d.br
+	acc, n := br.acc, br.n
+	m := *mask
+	ok := true
 	for k := ss; k <= se; {
-		rs := br.decode(t)
+		if n < 32 {
+			acc, n = br.fill(acc, n)
+		}
+		var rs uint8
+		if e := t.lut[(acc>>(n-lookBits))&(1<<lookBits-1)]; e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			rs = br.decodeSlow(t)
+			n = br.n
+		}
 		r, s := int(rs>>4), rs&15
 		if s == 0 {
 			if r != 15 {
-				d.eobrun = 1<<r - 1
+				eob := int32(1)<<r - 1
 				if r > 0 {
-					d.eobrun += br.bits(uint(r))
+					eob += int32((acc >> (n - uint(r))) & (1<<r - 1))
+					n -= uint(r)
 				}
+				d.eobrun = eob
 				break
 			}
 			k += 16
@@ -97,56 +166,89 @@ func (d *decoder) acFirst(t *huffTable, coef []int16, ss, se, al int) bool {
 		}
 		k += r
 		if k > se {
-			return false
+			ok = false
+			break
 		}
-		coef[k] = int16(br.receiveExtend(s) << al)
+		x := int32((acc >> (n - uint(s))) & (1<<s - 1))
+		n -= uint(s)
+		if x < 1<<(s-1) {
+			x += -1<<s + 1
+		}
+		m |= 1 << k
+		if i := d.slot[k]; i >= 0 {
+			coef[i] = int16(x << al)
+		}
 		k++
 	}
-	return true
+	br.acc, br.n = acc, n
+	*mask = m
+	return ok
 }
 
 // acRefine decodes a successive-approximation refinement of a spectral
-// band (G.1.2.3).
-func (d *decoder) acRefine(t *huffTable, coef []int16, ss, se, al int) bool {
+// band (G.1.2.3). Coefficients with a non-zero history get one correction
+// bit each; only the ones the output scale needs are stored.
+func (d *decoder) acRefine(t *huffTable, coef []int16, mask *uint64, ss, se, al int) bool {
 	br := &d.br
+	acc, n := br.acc, br.n
 	p1 := int16(1) << al
 	m1 := int16(-1) << al
-	refine := func(k int) {
-		if br.bit() && coef[k]&p1 == 0 {
-			if coef[k] >= 0 {
-				coef[k] += p1
-			} else {
-				coef[k] += m1
-			}
-		}
-	}
+	m := *mask
+	slot := &d.slot
 	k := ss
 	if d.eobrun == 0 {
 		for ; k <= se; k++ {
-			rs := br.decode(t)
+			if n < 32 {
+				acc, n = br.fill(acc, n)
+			}
+			var rs uint8
+			if e := t.lut[(acc>>(n-lookBits))&(1<<lookBits-1)]; e != 0 {
+				n -= uint(e >> 8)
+				rs = uint8(e)
+			} else {
+				br.acc, br.n = acc, n
+				rs = br.decodeSlow(t)
+				n = br.n
+			}
 			r, s := int(rs>>4), rs&15
 			var val int16
 			if s != 0 {
 				if s != 1 {
+					br.acc, br.n = acc, n
 					return false
 				}
-				if br.bit() {
+				n--
+				if acc>>n&1 != 0 {
 					val = p1
 				} else {
 					val = m1
 				}
 			} else if r != 15 {
-				d.eobrun = 1 << r
+				eob := int32(1) << r
 				if r > 0 {
-					d.eobrun += br.bits(uint(r))
+					eob += int32((acc >> (n - uint(r))) & (1<<r - 1))
+					n -= uint(r)
 				}
+				d.eobrun = eob
 				break
 			}
-			// Skip r zero-history coefficients (refining the nonzero
+			// Skip r zero-history coefficients (refining the non-zero
 			// ones passed on the way), then place val.
 			for k <= se {
-				if coef[k] != 0 {
-					refine(k)
+				if m&(1<<k) != 0 {
+					if n == 0 {
+						acc, n = br.fill(acc, n)
+					}
+					n--
+					if acc>>n&1 != 0 {
+						if i := slot[k]; i >= 0 && coef[i]&p1 == 0 {
+							if coef[i] >= 0 {
+								coef[i] += p1
+							} else {
+								coef[i] += m1
+							}
+						}
+					}
 				} else {
 					if r == 0 {
 						break
@@ -157,32 +259,50 @@ func (d *decoder) acRefine(t *huffTable, coef []int16, ss, se, al int) bool {
 			}
 			if val != 0 {
 				if k > se {
+					br.acc, br.n = acc, n
 					return false
 				}
-				coef[k] = val
+				m |= 1 << k
+				if i := slot[k]; i >= 0 {
+					coef[i] = val
+				}
 			}
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= se; k++ {
-			if coef[k] != 0 {
-				refine(k)
+		if k <= se {
+			// refine the non-zero-history coefficients of k..se
+			rest := m >> k << k
+			if se < 63 {
+				rest &= 1<<(se+1) - 1
+			}
+			for rest != 0 {
+				kk := bits.TrailingZeros64(rest)
+				rest &= rest - 1
+				if n == 0 {
+					acc, n = br.fill(acc, n)
+				}
+				n--
+				if acc>>n&1 != 0 {
+					if i := slot[kk]; i >= 0 && coef[i]&p1 == 0 {
+						if coef[i] >= 0 {
+							coef[i] += p1
+						} else {
+							coef[i] += m1
+						}
+					}
+				}
 			}
 		}
 		d.eobrun--
 	}
+	br.acc, br.n = acc, n
+	*mask = m
 	return true
 }
 
 // finishProgressive dequantizes and inverse-transforms every block.
 func (d *decoder) finishProgressive() error {
-	n := 8 / d.denom
-	var ks []int
-	for k := 0; k < 64; k++ {
-		if z := zigzag[k]; int(z/8) < n && int(z%8) < n {
-			ks = append(ks, k)
-		}
-	}
 	for i := range d.comps {
 		c := &d.comps[i]
 		if !d.qtSet[c.tq] {
@@ -191,14 +311,15 @@ func (d *decoder) finishProgressive() error {
 		qt := d.dequantTable(c.tq)
 		for by := 0; by < c.bh; by++ {
 			for bx := 0; bx < c.bw; bx++ {
-				coef := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64 : (by*c.bw+bx)*64+64]
-				for _, k := range ks {
-					d.blk[zigzag[k]] = float32(coef[k]) * qt[k]
+				b := by*c.bw + bx
+				coef := c.coef[b*d.nslot : b*d.nslot+d.nslot : b*d.nslot+d.nslot]
+				for i, k := range d.ks {
+					d.blk[zigzag[k]] = float32(coef[i]) * qt[k]
 				}
 				d.emitBlock(c, bx, by)
 			}
 		}
-		c.coef = nil
+		c.coef, c.mask = nil, nil
 	}
 	return nil
 }
