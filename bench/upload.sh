@@ -143,6 +143,15 @@ if ! cmp -s "$OBJ" "$WORK/back.jpg"; then
 fi
 rm -f "$WORK/back.jpg"
 
+# Anything unusual on imgate's side: error answers and slow requests.
+ERRS=$(grep -c 'msg=request route=s3 .*status=[45]' "$WORK/imgate.log" || true)
+SLOW=$(grep 'msg=request route=s3' "$WORK/imgate.log" | awk '{for (i=1;i<=NF;i++) if ($i ~ /^duration_ms=/) {split($i,a,"="); if (a[2] > 2000) print}}' || true)
+if [ "$ERRS" != 0 ] || [ -n "$SLOW" ]; then
+	echo "imgate: $ERRS error answers; requests slower than 2 s:" >&2
+	echo "$SLOW" | head -20 >&2
+	grep -E 'level=(WARN|ERROR)' "$WORK/imgate.log" | head -20 >&2 || true
+fi
+
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$IMGATE_PID/status")
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$IMGATE_PID/status")
 RATIO=$(echo "$best_direct / $best_imgate" | bc -l)
