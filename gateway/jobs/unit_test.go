@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -68,6 +69,7 @@ func TestPublicReason(t *testing.T) {
 		{&permanentError{msg: "original not found (deleted before it was processed)"}, "original not found (deleted before it was processed)"},
 		{fmt.Errorf("resize: %w", &resizer.Error{Kind: resizer.KindCorrupt, Msg: "corrupt jpeg", Err: errors.New("/tmp/secret/path: EOF")}), "corrupt jpeg"},
 		{&resizer.Error{Kind: resizer.KindTooLarge, Msg: "50000x50000"}, "too large: 50000x50000"},
+		{&resizer.Error{Kind: resizer.KindCorrupt, Msg: "corrupt jpeg", Err: io.ErrUnexpectedEOF}, "corrupt jpeg (truncated: the data ends early)"},
 		{errors.New("dial tcp 10.0.0.1:9000: secret internals"), "temporary error (will retry)"},
 	}
 	for _, c := range cases {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -189,6 +190,9 @@ func publicReason(err error) string {
 	if errors.As(err, &re) {
 		kind := re.Kind.String()
 		msg := re.Public()
+		if (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) && !containsAny(strings.ToLower(msg), "truncat") {
+			msg += " (truncated: the data ends early)"
+		}
 		if msg == "" {
 			return kind
 		}
