@@ -179,7 +179,7 @@ func (d *decoder) decodeBaselineScan(sc *scan) error {
 
 // decodeBlock Huffman-decodes one sequential block into d.blk (dequantized,
 // natural order). With storeAC false the AC coefficients are decoded (to
-// stay in sync) but not stored.
+// stay in sync) but not stored. The bit reader's state lives in locals.
 func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
 	br := &d.br
 	qt := s.qt
@@ -191,17 +191,20 @@ func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
 	s.c.pred += br.receiveExtend(t)
 	blk[0] = float32(s.c.pred) * qt[0]
 	ac := s.ac
+	acc, n := br.acc, br.n
+	ok := true
 	for k := 1; k < 64; {
-		// inline of br.decode(ac)
-		if br.n < 16 {
-			br.refill()
+		if n < 32 {
+			acc, n = br.fill(acc, n)
 		}
 		var rs uint8
-		if e := ac.lut[(br.acc>>(br.n-lookBits))&(1<<lookBits-1)]; e != 0 {
-			br.n -= uint(e >> 8)
+		if e := ac.lut[(acc>>(n-lookBits))&(1<<lookBits-1)]; e != 0 {
+			n -= uint(e >> 8)
 			rs = uint8(e)
 		} else {
+			br.acc, br.n = acc, n
 			rs = br.decodeSlow(ac)
+			n = br.n
 		}
 		r, sz := int(rs>>4), rs&15
 		if sz == 0 {
@@ -213,14 +216,11 @@ func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
 		}
 		k += r
 		if k > 63 {
-			return false
+			ok = false
+			break
 		}
-		// inline of receiveExtend (sz ≤ 15, n ≥ 16 - 16 + refill)
-		if br.n < 16 {
-			br.refill()
-		}
-		v := int32((br.acc >> (br.n - uint(sz))) & (1<<sz - 1))
-		br.n -= uint(sz)
+		v := int32((acc >> (n - uint(sz))) & (1<<sz - 1))
+		n -= uint(sz)
 		if v < 1<<(sz-1) {
 			v += -1<<sz + 1
 		}
@@ -229,7 +229,8 @@ func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
 		}
 		k++
 	}
-	return true
+	br.acc, br.n = acc, n
+	return ok
 }
 
 // emitBlock runs the (scaled) inverse DCT of d.blk into the component's
