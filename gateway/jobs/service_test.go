@@ -43,6 +43,11 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
+	return newEnvTB(t, o)
+}
+
+func newEnvTB(t testing.TB, o envOpts) *testEnv {
+	t.Helper()
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
 	}
@@ -526,6 +531,28 @@ func TestPostgresPipeline(t *testing.T) {
 	var jl adminapi.JobList
 	if code := e2.admin(t, "GET", "/v1/admin/jobs", nil, &jl); code != 200 || len(jl.Jobs) != 1 {
 		t.Fatalf("jobs from second node: %d %+v", code, jl)
+	}
+	// The event stream of either node carries the events of both.
+	evs := readSSE(t, e2.srv.URL, "0", 3, 10*time.Second)
+	if len(evs) != 3 || evs[2].ev.Type != "job.completed" || evs[2].ev.Job.Key != "pg/a.jpg" {
+		t.Fatalf("events via the second node: %+v", evs)
+	}
+}
+
+func TestEventLogKeepsTheNewest(t *testing.T) {
+	e := newEnv(t, envOpts{noStart: true})
+	e.svc.events.keep = 5
+	ctx := context.Background()
+	for range 12 {
+		e.svc.events.append(ctx, adminapi.Event{Type: "backfill.progress", Backfill: &adminapi.Backfill{}})
+	}
+	e.svc.events.prune(ctx)
+	evs, err := e.svc.events.after(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 5 || evs[0].ID != 8 || evs[4].ID != 12 {
+		t.Fatalf("kept %d events from %d, want ids 8..12", len(evs), evs[0].ID)
 	}
 }
 
