@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -404,12 +405,18 @@ func setObjectHeaders(w http.ResponseWriter, info storage.ObjectInfo) {
 	if !info.LastModified.IsZero() {
 		hd.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
 	}
+	// Objects that did not come through the gateway's sniffing (uploaded
+	// straight to the backend) may claim any type: only raster image types
+	// are served as such, anything else as an attachment, and a sandboxing
+	// CSP keeps even a wrongly typed object from running in a browser.
 	ct := info.ContentType
-	if ct == "" {
+	if !safeInlineType(ct) {
 		ct = "application/octet-stream"
+		hd.Set("Content-Disposition", "attachment")
 	}
 	hd.Set("Content-Type", ct)
 	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	hd.Set("Accept-Ranges", "bytes")
 	if info.CacheControl != "" {
 		hd.Set("Cache-Control", info.CacheControl)
@@ -417,6 +424,15 @@ func setObjectHeaders(w http.ResponseWriter, info storage.ObjectInfo) {
 	for k, v := range info.Metadata {
 		hd.Set("x-amz-meta-"+k, v)
 	}
+}
+
+// safeInlineType reports whether a stored content type may be served as is.
+func safeInlineType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !strings.HasPrefix(mt, "image/") {
+		return false
+	}
+	return mt != "image/svg+xml"
 }
 
 // applyResponseOverrides honours the response-* query parameters of signed GETs.

@@ -886,3 +886,35 @@ func TestListMultipartUploadsDelimiter(t *testing.T) {
 		t.Fatalf("uploads %+v prefixes %+v", res.Uploads, res.CommonPrefixes)
 	}
 }
+
+// Objects that reached the backend without sniffing are never served as active content.
+func TestGetServesOnlyImagesInline(t *testing.T) {
+	g := newGW(t, nil)
+	ctx := context.Background()
+	html := "<html><script>alert(1)</script></html>"
+	if _, err := g.store.Put(ctx, orig, "direct/page.html", strings.NewReader(html), int64(len(html)), storage.PutOptions{ContentType: "text/html"}); err != nil {
+		t.Fatal(err)
+	}
+	img := pngBytes(t, 4, 4)
+	if _, err := g.root().PutObject(ctx, orig, "ok.png", bytes.NewReader(img), int64(len(img)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(key string) http.Header {
+		req, _ := http.NewRequest(http.MethodGet, g.srv.URL+"/"+orig+"/"+key, nil)
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		req = signer.SignV4(*req, rootAK, rootSK, "", "us-east-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header
+	}
+	h := get("direct/page.html")
+	if h.Get("Content-Type") != "application/octet-stream" || h.Get("Content-Disposition") != "attachment" || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("html object served with %v", h)
+	}
+	if h := get("ok.png"); h.Get("Content-Type") != "image/png" || h.Get("Content-Disposition") != "" {
+		t.Fatalf("png served with %v", h)
+	}
+}
