@@ -366,10 +366,16 @@ func (s *Service) handleDeletePreset(w http.ResponseWriter, r *http.Request) {
 
 // background runs fn detached from the request, stopped by Stop.
 func (s *Service) background(fn func(ctx context.Context)) {
+	s.mu.Lock()
+	parent := s.runCtx
+	s.mu.Unlock()
+	if parent == nil {
+		parent = context.Background()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		ctx, cancel := context.WithTimeout(parent, 30*time.Minute)
 		defer cancel()
 		fn(ctx)
 	}()

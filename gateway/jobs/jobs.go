@@ -93,6 +93,7 @@ type Service struct {
 	original, resized string
 
 	mu      sync.Mutex
+	runCtx  context.Context // lives from Start to Stop
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	started bool
@@ -279,6 +280,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("jobs: start river: %w", err)
 	}
 	s.cancel = cancel
+	s.runCtx = runCtx
 	s.started = true
 	s.loop(runCtx, 5*time.Second, s.refreshGauges)
 	s.loop(runCtx, time.Minute, func(ctx context.Context) { s.events.prune(ctx) })
