@@ -1,5 +1,7 @@
 package jpegscale
 
+import "bytes"
+
 // zigzag[k] is the natural (row-major) index of the k-th coefficient in
 // zig-zag order (T.81 figure A.6).
 var zigzag = [64]uint8{
@@ -65,6 +67,11 @@ func (d *decoder) parseSOSAndDecode(seg []byte) error {
 	if ns > 1 && blocksPerMCU > 10 {
 		return corruptf("too many blocks per MCU")
 	}
+	if d.progressive && d.denom == 8 && sc.ss > 0 {
+		// At 1/8 only DC coefficients are used, and AC scans never affect
+		// DC scans: skip the entropy-coded data to the next marker.
+		return d.skipScan()
+	}
 	d.br.reset(d.data, d.pos)
 	d.br.bad = false
 	d.eobrun = 0
@@ -94,6 +101,25 @@ func (d *decoder) parseSOSAndDecode(seg []byte) error {
 	// marker loop skips any remaining bytes up to the next marker.
 	d.pos = d.br.pos
 	return nil
+}
+
+// skipScan moves d.pos past an entropy-coded segment without decoding it:
+// to the next marker that is not a stuffed 0xFF00 or a restart marker.
+func (d *decoder) skipScan() error {
+	p := d.pos
+	for {
+		i := bytes.IndexByte(d.data[p:], 0xFF)
+		if i < 0 || p+i+1 >= len(d.data) {
+			return corruptf("unexpected end of data in a scan")
+		}
+		p += i + 1
+		c := d.data[p]
+		if c == 0 || (c >= mRST0 && c <= mRST7) || c == 0xFF {
+			continue
+		}
+		d.pos = p - 1
+		return nil
+	}
 }
 
 // restartSync handles the end of a restart interval: it drops the
