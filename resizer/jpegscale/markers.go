@@ -60,6 +60,7 @@ type decoder struct {
 	progressive    bool
 	frameSeen      bool
 	adobe          bool
+	jfif           bool
 	adobeTransform uint8
 	restart        int
 	eobrun         int32
@@ -169,6 +170,10 @@ func (d *decoder) decode() (image.Image, error) {
 			} else {
 				err = unsupportedf("frame type SOF%d (only baseline, extended Huffman and progressive Huffman)", code-0xC0)
 			}
+		case code == mAPP0:
+			if len(seg) >= 5 && string(seg[:5]) == "JFIF\x00" {
+				d.jfif = true
+			}
 		case code == mAPPE:
 			if len(seg) >= 12 && string(seg[:5]) == "Adobe" {
 				d.adobe = true
@@ -269,6 +274,9 @@ func (d *decoder) parseSOF(seg []byte, progressive bool) error {
 	}
 	if nf == 3 && d.adobe && d.adobeTransform == 0 {
 		return unsupportedf("RGB JPEG (Adobe transform 0)")
+	}
+	if nf == 3 && !d.adobe && !d.jfif && d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B' {
+		return unsupportedf("RGB JPEG (component ids R, G, B)")
 	}
 	for i := range d.comps {
 		c := &d.comps[i]
