@@ -46,6 +46,9 @@ type Options struct {
 	// DisableScaledJPEG turns off the DCT-domain scaled JPEG decoder, so
 	// every JPEG is decoded at full size by image/jpeg (for comparisons).
 	DisableScaledJPEG bool
+	// DisableStreamingPNG turns off the row-streaming PNG decoder, so every
+	// PNG is decoded whole by image/png (for comparisons).
+	DisableStreamingPNG bool
 }
 
 // weighted is a FIFO weighted semaphore.

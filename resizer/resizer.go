@@ -21,6 +21,7 @@ type Resizer struct {
 	limits     Limits
 	sem        *weighted
 	scaledJPEG bool
+	streamPNG  bool
 }
 
 // New returns a Resizer with the given options (zero value = defaults).
@@ -29,7 +30,7 @@ func New(opts Options) *Resizer {
 	if n <= 0 {
 		n = DefaultMaxInFlightBytes
 	}
-	return &Resizer{limits: opts.Limits.withDefaults(), sem: newWeighted(n), scaledJPEG: !opts.DisableScaledJPEG}
+	return &Resizer{limits: opts.Limits.withDefaults(), sem: newWeighted(n), scaledJPEG: !opts.DisableScaledJPEG, streamPNG: !opts.DisableStreamingPNG}
 }
 
 // Limits returns the effective limits.
@@ -332,6 +333,30 @@ func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow
 			n, ks = plan(ow, oh, sizes, false)
 		}
 	}
+	if img == nil && hdr.format == "png" && r.streamPNG {
+		got, err := r.sem.acquire(ctx, streamCost(hdr, ow, oh, ks, len(data)))
+		if err != nil {
+			return nil, false, nil, err
+		}
+		reduced, gray, err := decodePNGReduced(data, ks)
+		r.sem.release(got)
+		if err == nil {
+			out := make([]*image.RGBA, len(ks))
+			byK := map[*image.RGBA]*image.RGBA{}
+			for i, m := range reduced {
+				if byK[m] == nil {
+					byK[m] = orient(m, hdr.orientation)
+				}
+				out[i] = byK[m]
+			}
+			return out, gray, nil, nil
+		}
+		if ctx.Err() != nil {
+			return nil, false, nil, ctx.Err()
+		}
+		// Interlaced (errPNGFallback) or found corrupt: image/png decodes it,
+		// or gives the reference verdict on a corrupt file.
+	}
 	if img == nil {
 		var err error
 		got, err = r.sem.acquire(ctx, decodeCost(hdr, len(data)))
@@ -443,6 +468,20 @@ func checkDecoded(hdr header, img *image.Image) error {
 	draw.Draw(screen, b, *img, b.Min, draw.Over)
 	*img = screen
 	return nil
+}
+
+// streamCost estimates the memory of decodePNGReduced: the reduced
+// outputs plus a few rows.
+func streamCost(h header, ow, oh int, ks []int, encoded int) int64 {
+	c := int64(16*h.width) + int64(encoded) + 64<<10
+	seen := map[int]bool{}
+	for _, k := range ks {
+		if !seen[k] {
+			seen[k] = true
+			c += int64((ow+k-1)/k) * int64((oh+k-1)/k) * 4
+		}
+	}
+	return c
 }
 
 // scaledCost estimates the memory of decodeJPEGScaled.
