@@ -76,9 +76,10 @@ type decoder struct {
 	ks    []int
 	nslot int
 
-	br  bitReader
-	blk [64]float32
-	tmp [64]float32
+	br    bitReader
+	blk   [64]float32
+	blkAC bool // blk holds a non-zero AC coefficient
+	tmp   [64]float32
 }
 
 func (d *decoder) u16(p int) int { return int(d.data[p])<<8 | int(d.data[p+1]) }

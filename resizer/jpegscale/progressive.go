@@ -313,8 +313,13 @@ func (d *decoder) finishProgressive() error {
 			for bx := 0; bx < c.bw; bx++ {
 				b := by*c.bw + bx
 				coef := c.coef[b*d.nslot : b*d.nslot+d.nslot : b*d.nslot+d.nslot]
-				for i, k := range d.ks {
-					d.blk[zigzag[k]] = float32(coef[i]) * qt[k]
+				d.blk[0] = float32(coef[0]) * qt[0]
+				for i := 1; i < len(d.ks); i++ {
+					if coef[i] != 0 {
+						k := d.ks[i]
+						d.blk[zigzag[k]] = float32(coef[i]) * qt[k]
+						d.blkAC = true
+					}
 				}
 				d.emitBlock(c, bx, by)
 			}

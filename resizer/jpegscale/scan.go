@@ -252,6 +252,7 @@ func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
 		}
 		if storeAC {
 			blk[zigzag[k]] = float32(v) * qt[k]
+			d.blkAC = true
 		}
 		k++
 	}
@@ -260,15 +261,34 @@ func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
 }
 
 // emitBlock runs the (scaled) inverse DCT of d.blk into the component's
-// plane at block (bx, by) and clears d.blk.
+// plane at block (bx, by) and clears d.blk. d.blkAC tells whether any AC
+// coefficient was stored; a DC-only block is flat.
 func (d *decoder) emitBlock(c *component, bx, by int) {
 	bs := d.bs
 	off := by*bs*c.stride + bx*bs
-	switch d.denom {
-	case 8:
+	if d.denom == 8 {
 		c.pix[off] = clamp(d.blk[0] + 128)
 		d.blk[0] = 0
 		return
+	}
+	if !d.blkAC {
+		// DC-only: a flat block of the mean, DC/8 (the 1/1 table already
+		// holds the /8 of the AAN prescale).
+		dc := d.blk[0]
+		if d.denom != 1 {
+			dc *= 0.125
+		}
+		v := clamp(dc + 128)
+		d.blk[0] = 0
+		for y := 0; y < bs; y++ {
+			row := c.pix[off+y*c.stride : off+y*c.stride+bs]
+			for x := range row {
+				row[x] = v
+			}
+		}
+		return
+	}
+	switch d.denom {
 	case 4:
 		idct2(&d.blk, c.pix[off:], c.stride)
 	case 2:
@@ -277,4 +297,5 @@ func (d *decoder) emitBlock(c *component, bx, by int) {
 		idct8(&d.blk, &d.tmp, c.pix[off:], c.stride)
 	}
 	d.blk = [64]float32{}
+	d.blkAC = false
 }
