@@ -68,6 +68,7 @@ func (r *idatReader) Read(p []byte) (int, error) {
 
 // rowBoxer box-reduces rows streamed top to bottom by a factor k.
 type rowBoxer struct {
+	g       grid
 	k, w, h int
 	acc     []uint32
 	rows    int // rows accumulated in the current block
@@ -75,9 +76,9 @@ type rowBoxer struct {
 	dst     *image.RGBA
 }
 
-func newRowBoxer(w, h, k int) *rowBoxer {
-	ow, oh := (w+k-1)/k, (h+k-1)/k
-	return &rowBoxer{k: k, w: w, h: h, acc: make([]uint32, 4*ow), dst: image.NewRGBA(image.Rect(0, 0, ow, oh))}
+func newRowBoxer(w, h int, g grid) *rowBoxer {
+	ow, oh := g.size(w, h)
+	return &rowBoxer{g: g, k: g.k, w: w, h: h, acc: make([]uint32, 4*ow), dst: image.NewRGBA(image.Rect(0, 0, ow, oh))}
 }
 
 // add takes one row of premultiplied RGBA (4·w bytes).
@@ -89,7 +90,7 @@ func (b *rowBoxer) add(row []uint8) {
 	}
 	ow := b.dst.Rect.Dx()
 	for ox := range ow {
-		x0, x1 := blockCount(ox, b.k, b.w)
+		x0, x1 := blockRange(ox, b.k, b.g.offX, b.w)
 		var r, g, bb, a uint32
 		for x := x0; x < x1; x++ {
 			p := row[4*x : 4*x+4 : 4*x+4]
@@ -105,7 +106,7 @@ func (b *rowBoxer) add(row []uint8) {
 		q[3] += a
 	}
 	b.rows++
-	if b.rows == b.k || b.oy*b.k+b.rows == b.h {
+	if y0, y1 := blockRange(b.oy, b.k, b.g.offY, b.h); b.rows == y1-y0 {
 		b.flush()
 	}
 }
@@ -114,7 +115,7 @@ func (b *rowBoxer) flush() {
 	ow := b.dst.Rect.Dx()
 	drow := b.dst.Pix[b.oy*b.dst.Stride:]
 	for ox := range ow {
-		x0, x1 := blockCount(ox, b.k, b.w)
+		x0, x1 := blockRange(ox, b.k, b.g.offX, b.w)
 		n := uint32((x1 - x0) * b.rows)
 		q := b.acc[4*ox : 4*ox+4 : 4*ox+4]
 		d := drow[4*ox : 4*ox+4 : 4*ox+4]
@@ -128,7 +129,7 @@ func (b *rowBoxer) flush() {
 // decodePNGReduced decodes a non-interlaced PNG row by row into one box
 // reduction per factor in ks (same order). gray reports a grayscale
 // colour type without alpha.
-func decodePNGReduced(data []byte, ks []int) (out []*image.RGBA, gray bool, err error) {
+func decodePNGReduced(data []byte, ks []grid) (out []*image.RGBA, gray bool, err error) {
 	if len(data) < 8+25 {
 		return nil, false, io.ErrUnexpectedEOF
 	}
@@ -235,7 +236,7 @@ func decodePNGReduced(data []byte, ks []int) (out []*image.RGBA, gray bool, err 
 	cur := make([]byte, stride+1)
 	prev := make([]byte, stride+1)
 	rgba := make([]uint8, 4*w)
-	boxers := map[int]*rowBoxer{}
+	boxers := map[grid]*rowBoxer{}
 	for _, k := range ks {
 		if boxers[k] == nil {
 			boxers[k] = newRowBoxer(w, h, k)

@@ -50,7 +50,7 @@ func TestStreamingPNGMatchesImagePNG(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		got, _, err := decodePNGReduced(b, []int{1, 3})
+		got, _, err := decodePNGReduced(b, []grid{{k: 1}, {k: 3, offX: 1, offY: 2}})
 		if err == errPNGFallback {
 			continue
 		}
@@ -58,7 +58,7 @@ func TestStreamingPNGMatchesImagePNG(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		want1, want3 := boxReduce(ref, 1), boxReduce(ref, 3)
+		want1, want3 := boxReduce(ref, 1), boxReduceGrid(ref, grid{k: 3, offX: 1, offY: 2})
 		if !bytes.Equal(got[0].Pix, want1.Pix) || got[0].Rect != want1.Rect {
 			t.Errorf("%s (%T): k=1 differs from image/png", name, ref)
 		}
@@ -66,7 +66,7 @@ func TestStreamingPNGMatchesImagePNG(t *testing.T) {
 			t.Errorf("%s (%T): k=3 differs from image/png's box reduction", name, ref)
 		}
 		for _, cut := range []int{len(b) / 2, len(b) - 20} {
-			if _, _, err := decodePNGReduced(b[:cut], []int{1}); err == nil {
+			if _, _, err := decodePNGReduced(b[:cut], []grid{{k: 1}}); err == nil {
 				t.Errorf("%s cut at %d of %d: decoded", name, cut, len(b))
 			}
 		}

@@ -10,37 +10,48 @@ import (
 // is a fast conversion to RGBA. It reads the decoder's own planes (YCbCr,
 // Gray, CMYK, NRGBA, RGBA, Paletted, 16-bit) without converting the whole
 // image first; other types go through the generic color.Color path.
-func boxReduce(src image.Image, k int) *image.RGBA {
-	if k < 1 {
-		k = 1
+func boxReduce(src image.Image, k int) *image.RGBA { return boxReduceGrid(src, grid{k: k}) }
+
+// grid is a box reduction: factor k, with the block grid starting offX and
+// offY pixels before the image (0 ≤ off < k), so that the partial blocks
+// are split between both edges.
+type grid struct{ k, offX, offY int }
+
+// size is the reduced size of a w×h image.
+func (g grid) size(w, h int) (int, int) {
+	return (w + g.offX + g.k - 1) / g.k, (h + g.offY + g.k - 1) / g.k
+}
+
+// boxReduceGrid is boxReduce on a grid with offsets.
+func boxReduceGrid(src image.Image, g grid) *image.RGBA {
+	if g.k < 1 {
+		g = grid{k: 1}
 	}
 	b := src.Bounds()
-	w, h := b.Dx(), b.Dy()
-	ow, oh := (w+k-1)/k, (h+k-1)/k
+	ow, oh := g.size(b.Dx(), b.Dy())
 	dst := image.NewRGBA(image.Rect(0, 0, ow, oh))
 	switch s := src.(type) {
 	case *image.YCbCr:
 		if s.Rect.Min == (image.Point{}) {
-			reduceYCbCr(dst, s, k)
+			reduceYCbCr(dst, s, g)
 		} else {
-			reduceRGBA(dst, src, k)
+			reduceRGBA(dst, src, g)
 		}
 	case *image.Gray:
-		reduceGray(dst, s, k)
+		reduceGray(dst, s, g)
 	default:
-		reduceRGBA(dst, src, k)
+		reduceRGBA(dst, src, g)
 	}
 	return dst
 }
 
-// blockCount returns the source range [lo, hi) of output index i.
-func blockCount(i, k, n int) (lo, hi int) {
-	lo = i * k
-	hi = min(lo+k, n)
-	return
+// blockRange returns the source range [lo, hi) of output index i.
+func blockRange(i, k, off, n int) (lo, hi int) {
+	return max(0, i*k-off), min(n, (i+1)*k-off)
 }
 
-func reduceYCbCr(dst *image.RGBA, s *image.YCbCr, k int) {
+func reduceYCbCr(dst *image.RGBA, s *image.YCbCr, g grid) {
+	k := g.k
 	b := s.Rect
 	w, h := b.Dx(), b.Dy()
 	var hsh, vsh uint
@@ -63,7 +74,7 @@ func reduceYCbCr(dst *image.RGBA, s *image.YCbCr, k int) {
 	// Chroma column of each luma column, relative to the row start.
 	cx0 := b.Min.X >> hsh
 	for oy := 0; oy < dst.Rect.Dy(); oy++ {
-		y0, y1 := blockCount(oy, k, h)
+		y0, y1 := blockRange(oy, k, g.offY, h)
 		clear(sy)
 		clear(scb)
 		clear(scr)
@@ -73,7 +84,7 @@ func reduceYCbCr(dst *image.RGBA, s *image.YCbCr, k int) {
 			cbrow := s.Cb[cy*s.CStride:]
 			crrow := s.Cr[cy*s.CStride:]
 			for ox := range ow {
-				x0, x1 := blockCount(ox, k, w)
+				x0, x1 := blockRange(ox, k, g.offX, w)
 				var ay, ab, ar uint32
 				for x := x0; x < x1; x++ {
 					ay += uint32(yrow[x])
@@ -88,7 +99,7 @@ func reduceYCbCr(dst *image.RGBA, s *image.YCbCr, k int) {
 		}
 		drow := dst.Pix[oy*dst.Stride:]
 		for ox := range ow {
-			x0, x1 := blockCount(ox, k, w)
+			x0, x1 := blockRange(ox, k, g.offX, w)
 			n := uint32((x1 - x0) * (y1 - y0))
 			r, g, bb := color.YCbCrToRGB(uint8((sy[ox]+n/2)/n), uint8((scb[ox]+n/2)/n), uint8((scr[ox]+n/2)/n))
 			d := drow[4*ox : 4*ox+4 : 4*ox+4]
@@ -97,17 +108,18 @@ func reduceYCbCr(dst *image.RGBA, s *image.YCbCr, k int) {
 	}
 }
 
-func reduceGray(dst *image.RGBA, s *image.Gray, k int) {
+func reduceGray(dst *image.RGBA, s *image.Gray, g grid) {
+	k := g.k
 	w, h := s.Rect.Dx(), s.Rect.Dy()
 	ow := dst.Rect.Dx()
 	acc := make([]uint32, ow)
 	for oy := 0; oy < dst.Rect.Dy(); oy++ {
-		y0, y1 := blockCount(oy, k, h)
+		y0, y1 := blockRange(oy, k, g.offY, h)
 		clear(acc)
 		for y := y0; y < y1; y++ {
 			row := s.Pix[y*s.Stride:]
 			for ox := range ow {
-				x0, x1 := blockCount(ox, k, w)
+				x0, x1 := blockRange(ox, k, g.offX, w)
 				var a uint32
 				for _, v := range row[x0:x1] {
 					a += uint32(v)
@@ -117,7 +129,7 @@ func reduceGray(dst *image.RGBA, s *image.Gray, k int) {
 		}
 		drow := dst.Pix[oy*dst.Stride:]
 		for ox := range ow {
-			x0, x1 := blockCount(ox, k, w)
+			x0, x1 := blockRange(ox, k, g.offX, w)
 			n := uint32((x1 - x0) * (y1 - y0))
 			v := uint8((acc[ox] + n/2) / n)
 			d := drow[4*ox : 4*ox+4 : 4*ox+4]
@@ -223,7 +235,8 @@ func rowReaderFor(src image.Image) rowReader {
 // to8 rounds a 16-bit channel to 8 bits.
 func to8(v uint32) uint8 { return uint8((v*255 + 32767) / 65535) }
 
-func reduceRGBA(dst *image.RGBA, src image.Image, k int) {
+func reduceRGBA(dst *image.RGBA, src image.Image, g grid) {
+	k := g.k
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()
 	read := rowReaderFor(src)
@@ -237,12 +250,12 @@ func reduceRGBA(dst *image.RGBA, src image.Image, k int) {
 	row := make([]uint8, 4*w)
 	acc := make([]uint32, 4*ow)
 	for oy := 0; oy < dst.Rect.Dy(); oy++ {
-		y0, y1 := blockCount(oy, k, h)
+		y0, y1 := blockRange(oy, k, g.offY, h)
 		clear(acc)
 		for y := y0; y < y1; y++ {
 			read(y, row)
 			for ox := range ow {
-				x0, x1 := blockCount(ox, k, w)
+				x0, x1 := blockRange(ox, k, g.offX, w)
 				var r, g, bb, a uint32
 				for x := x0; x < x1; x++ {
 					p := row[4*x : 4*x+4 : 4*x+4]
@@ -260,7 +273,7 @@ func reduceRGBA(dst *image.RGBA, src image.Image, k int) {
 		}
 		drow := dst.Pix[oy*dst.Stride:]
 		for ox := range ow {
-			x0, x1 := blockCount(ox, k, w)
+			x0, x1 := blockRange(ox, k, g.offX, w)
 			n := uint32((x1 - x0) * (y1 - y0))
 			q := acc[4*ox : 4*ox+4 : 4*ox+4]
 			d := drow[4*ox : 4*ox+4 : 4*ox+4]

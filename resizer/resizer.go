@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 
 	"github.com/anthonynsimon/bild/transform"
 )
@@ -314,7 +315,7 @@ func crop(m *image.RGBA, cw, ch int, gravity string) *image.RGBA {
 // (presets with the same factor share one). gray tells that the source was
 // grayscale; pal is a GIF's palette.
 func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow, oh int, sizes [][2]int) ([]*image.RGBA, bool, color.Palette, error) {
-	n, ks := plan(ow, oh, sizes, hdr.format == "jpeg" && r.scaledJPEG)
+	n, ks := plan(ow, oh, sizes, hdr.format == "jpeg" && r.scaledJPEG, hdr.orientation)
 	var img image.Image
 	var pal color.Palette
 	var got int64
@@ -330,11 +331,11 @@ func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow
 			// it, or gives the reference verdict on a corrupt file.
 			r.sem.release(got)
 			img = nil
-			n, ks = plan(ow, oh, sizes, false)
+			n, ks = plan(ow, oh, sizes, false, hdr.orientation)
 		}
 	}
 	if img == nil && hdr.format == "png" && r.streamPNG {
-		got, err := r.sem.acquire(ctx, streamCost(hdr, ow, oh, ks, len(data)))
+		got, err := r.sem.acquire(ctx, streamCost(hdr, ks, len(data)))
 		if err != nil {
 			return nil, false, nil, err
 		}
@@ -374,7 +375,7 @@ func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow
 	}
 	defer r.sem.release(got)
 	out := make([]*image.RGBA, len(sizes))
-	byK := map[int]*image.RGBA{}
+	byK := map[grid]*image.RGBA{}
 	for i, k := range ks {
 		if m, ok := byK[k]; ok {
 			out[i] = m
@@ -383,7 +384,7 @@ func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow
 		if err := ctx.Err(); err != nil {
 			return nil, false, nil, err
 		}
-		m := orient(boxReduce(img, k), hdr.orientation)
+		m := orient(boxReduceGrid(img, k), hdr.orientation)
 		byK[k] = m
 		out[i] = m
 	}
@@ -392,67 +393,97 @@ func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow
 
 // plan picks how to get from the source (ow×oh after orientation) to the
 // intermediates of the final Lanczos pass: one JPEG DCT scale n/8 (n = 1,
-// 2, 4; 8 = full decode), then per preset an integer box factor k, so that
-// each intermediate stays ≥ minIntermediate× its target (bild's Lanczos
-// cost grows with the intermediate, so k is as large as allowed). The
-// smallest n, and per preset the largest k, whose partial edge blocks shift
-// the result by at most maxShift output pixels: an intermediate covers
-// ceil(ceil(W·n/8)/k)·k·8/n source pixels while the output stands for W,
-// so the final pass scales by a slightly wrong ratio, and that misalignment
-// costs PSNR on detailed photos (33 dB instead of 50 on j05 at 0.28 px;
-// ≥ 39.9 dB on the corpus at 0.2 px).
-func plan(ow, oh int, sizes [][2]int, scalable bool) (n int, ks []int) {
-	ks = make([]int, len(sizes))
+// 2, 4; 8 = full decode), then per preset a box grid (integer factor k and
+// edge offsets), so that each intermediate stays ≥ minIntermediate× its
+// target (bild's Lanczos cost grows with the intermediate, so k is as large
+// as allowed). The smallest n, and per preset the largest k, whose partial
+// edge blocks misplace the result by at most maxShift output pixels: an
+// intermediate covers whole blocks while the output stands for exactly W
+// source pixels, so the final pass scales by a slightly wrong ratio; that
+// misalignment costs PSNR on detailed photos (33 dB instead of 50 on j05
+// at 0.28 px). Offsetting the grid splits the excess between both edges.
+// The grid is in stored (not oriented) coordinates: for orientations 5–8
+// the sides swap.
+func plan(ow, oh int, sizes [][2]int, scalable bool, orientation int) (n int, gs []grid) {
+	gs = make([]grid, len(sizes))
+	swap := orientation >= 5 && orientation <= 8
 	for _, n := range []int{1, 2, 4, 8} {
 		if n < 8 && !scalable {
 			continue
 		}
-		sw, sh := (ow*n+7)/8, (oh*n+7)/8
-		unit := 8 / float64(n)
 		ok := true
 		for i, s := range sizes {
-			k, shift := bestFactor(sw, sh, unit, ow, oh, s[0], s[1])
-			if n < 8 && (k < 1 || shift > maxShift) {
+			g, shift := bestGrid(ow, oh, n, s[0], s[1])
+			if n < 8 && (g.k < 1 || shift > maxShift) {
 				ok = false
 				break
 			}
-			ks[i] = max(k, 1)
+			g.k = max(g.k, 1)
+			if swap {
+				g.offX, g.offY = g.offY, g.offX
+			}
+			gs[i] = g
 		}
 		if ok {
-			return n, ks
+			return n, gs
 		}
 	}
-	return 8, ks
+	return 8, gs
 }
 
-// bestFactor returns the box factor for one target (w×h) from a decoded
-// image of sw×sh (unit source pixels each), and the shift it causes; k = 0
+// align returns the grid offset (in decoded pixels) for a side of s decoded
+// pixels, each unit source pixels, standing for src source pixels, reduced
+// by k, and the worst misplacement at either edge in source pixels.
+func align(s, k int, unit float64, src int) (int, float64) {
+	bestOff, bestErr := 0, math.Inf(1)
+	excess := float64((s+k-1)/k*k)*unit - float64(src)
+	c := int(math.Round(excess / (2 * unit)))
+	for _, off := range []int{c - 1, c, c + 1} {
+		if off < 0 || off >= k {
+			continue
+		}
+		blocks := (s + off + k - 1) / k
+		left := float64(off) * unit
+		right := float64(blocks*k-off)*unit - float64(src)
+		if e := max(left, math.Abs(right)); e < bestErr {
+			bestOff, bestErr = off, e
+		}
+	}
+	return bestOff, bestErr
+}
+
+// bestGrid returns the grid for one target (w×h) from a source of ow×oh
+// decoded at n/8, and the misplacement it causes in output pixels; k = 0
 // when even k = 1 leaves less than minIntermediate× the target.
-func bestFactor(sw, sh int, unit float64, ow, oh, w, h int) (int, float64) {
+func bestGrid(ow, oh, n, w, h int) (grid, float64) {
+	sw, sh := (ow*n+7)/8, (oh*n+7)/8
+	unit := 8 / float64(n)
 	kmax := min(maxBoxFactor, sw/(minIntermediate*w), sh/(minIntermediate*h))
-	shift := func(k int) float64 {
-		ex := (float64((sw+k-1)/k*k)*unit - float64(ow)) / float64(ow) * float64(w)
-		ey := (float64((sh+k-1)/k*k)*unit - float64(oh)) / float64(oh) * float64(h)
-		return max(ex, ey)
+	at := func(k int) (grid, float64) {
+		ox, ex := align(sw, k, unit, ow)
+		oy, ey := align(sh, k, unit, oh)
+		return grid{k: k, offX: ox, offY: oy}, max(ex/float64(ow)*float64(w), ey/float64(oh)*float64(h))
 	}
 	if kmax < 1 {
-		return 0, shift(1)
+		g, s := at(1)
+		g.k = 0
+		return g, s
 	}
-	best, bestShift := kmax, shift(kmax)
-	for k := kmax; k >= max(1, (kmax+1)/2); k-- {
-		s := shift(k)
+	best, bestShift := at(kmax)
+	for k := kmax; k >= 1; k-- {
+		g, s := at(k)
 		if s <= maxShift {
-			return k, s
+			return g, s
 		}
 		if s < bestShift {
-			best, bestShift = k, s
+			best, bestShift = g, s
 		}
 	}
 	return best, bestShift
 }
 
 // maxShift is the largest accepted misalignment, in output pixels.
-const maxShift = 0.1
+const maxShift = 0.125
 
 // checkDecoded verifies the decoded bounds against the header; a GIF frame
 // smaller than the logical screen is placed on a transparent screen.
@@ -472,13 +503,14 @@ func checkDecoded(hdr header, img *image.Image) error {
 
 // streamCost estimates the memory of decodePNGReduced: the reduced
 // outputs plus a few rows.
-func streamCost(h header, ow, oh int, ks []int, encoded int) int64 {
+func streamCost(h header, ks []grid, encoded int) int64 {
 	c := int64(16*h.width) + int64(encoded) + 64<<10
-	seen := map[int]bool{}
-	for _, k := range ks {
-		if !seen[k] {
-			seen[k] = true
-			c += int64((ow+k-1)/k) * int64((oh+k-1)/k) * 4
+	seen := map[grid]bool{}
+	for _, g := range ks {
+		if !seen[g] {
+			seen[g] = true
+			w, h := g.size(h.width, h.height)
+			c += int64(w) * int64(h) * 4
 		}
 	}
 	return c

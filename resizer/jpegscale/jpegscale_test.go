@@ -437,6 +437,17 @@ func TestHeaderBomb(t *testing.T) {
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err %v, want ErrTooLarge", err)
 	}
+	// Without MaxPixels, the size of the data still bounds the allocation.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = DecodeBytes(bomb, 1, Options{})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("no MaxPixels: err %v, want ErrCorrupt", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("no MaxPixels: allocated %d bytes before refusing", alloc)
+	}
 	cfg, err := DecodeConfig(bomb)
 	if err != nil || cfg.Width != 65500 || cfg.Height != 65500 {
 		t.Fatalf("DecodeConfig = %+v, %v", cfg, err)

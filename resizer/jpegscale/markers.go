@@ -279,14 +279,29 @@ func (d *decoder) parseSOF(seg []byte, progressive bool) error {
 	if nf == 3 && !d.adobe && !d.jfif && d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B' {
 		return unsupportedf("RGB JPEG (component ids R, G, B)")
 	}
+	// Every scan spends at least one bit per block of its component (a
+	// Huffman-coded DC difference, or a DC refinement bit), so a file
+	// smaller than one bit per block of its smallest component cannot be
+	// complete: refuse it before allocating (this bounds memory by the
+	// input size even without MaxPixels).
+	minBlocks := int64(-1)
 	for i := range d.comps {
 		c := &d.comps[i]
-		c.bw = d.mcusX * c.h
-		c.bh = d.mcusY * c.v
 		cw := (d.width*c.h + d.hmax - 1) / d.hmax
 		ch := (d.height*c.v + d.vmax - 1) / d.vmax
 		c.cbw = (cw + 7) / 8
 		c.cbh = (ch + 7) / 8
+		if b := int64(c.cbw) * int64(c.cbh); minBlocks < 0 || b < minBlocks {
+			minBlocks = b
+		}
+	}
+	if minBlocks > 8*int64(len(d.data)) {
+		return corruptf("%dx%d frame cannot fit in %d bytes (truncated)", d.width, d.height, len(d.data))
+	}
+	for i := range d.comps {
+		c := &d.comps[i]
+		c.bw = d.mcusX * c.h
+		c.bh = d.mcusY * c.v
 		c.stride = c.bw * d.bs
 		c.pix = make([]byte, c.stride*c.bh*d.bs)
 		if progressive {
