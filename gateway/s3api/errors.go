@@ -28,29 +28,27 @@ func errorf(code string, status int, format string, args ...any) *Error {
 
 // Errors with fixed messages, as S3 words them.
 var (
-	errAccessDenied        = &Error{"AccessDenied", http.StatusForbidden, "Access Denied."}
-	errResizedReadOnly     = &Error{"AccessDenied", http.StatusForbidden, "The resized bucket is written only by imgate; upload originals instead."}
-	errNoSuchBucket        = &Error{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist."}
-	errNoSuchKey           = &Error{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
-	errNoSuchUpload        = &Error{"NoSuchUpload", http.StatusNotFound, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
-	errInvalidPart         = &Error{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
-	errInvalidPartOrder    = &Error{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."}
-	errEntityTooSmall      = &Error{"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."}
-	errBadDigest           = &Error{"BadDigest", http.StatusBadRequest, "The Content-MD5 or checksum you specified did not match what was received."}
-	errInvalidDigest       = &Error{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
-	errSlowDown            = &Error{"SlowDown", http.StatusServiceUnavailable, "Please reduce your request rate."}
-	errServiceUnavailable  = &Error{"ServiceUnavailable", http.StatusServiceUnavailable, "The storage backend is unavailable; please retry."}
-	errInternal            = &Error{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
-	errNotImplemented      = &Error{"NotImplemented", http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."}
-	errMethodNotAllowed    = &Error{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
-	errMalformedXML        = &Error{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."}
-	errMissingLength       = &Error{"MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."}
-	errInvalidRange        = &Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."}
-	errPreconditionFailed  = &Error{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the preconditions you specified did not hold."}
-	errIncompleteBody      = &Error{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."}
-	errRequestTimeout      = &Error{"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."}
-	errMalformedPOST       = &Error{"MalformedPOSTRequest", http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."}
-	errBucketAlreadyExists = &Error{"BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."}
+	errAccessDenied       = &Error{"AccessDenied", http.StatusForbidden, "Access Denied."}
+	errResizedReadOnly    = &Error{"AccessDenied", http.StatusForbidden, "The resized bucket is written only by imgate; upload originals instead."}
+	errNoSuchBucket       = &Error{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist."}
+	errNoSuchKey          = &Error{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
+	errNoSuchUpload       = &Error{"NoSuchUpload", http.StatusNotFound, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
+	errInvalidPart        = &Error{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
+	errInvalidPartOrder   = &Error{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."}
+	errEntityTooSmall     = &Error{"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."}
+	errBadDigest          = &Error{"BadDigest", http.StatusBadRequest, "The Content-MD5 or checksum you specified did not match what was received."}
+	errInvalidDigest      = &Error{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
+	errSlowDown           = &Error{"SlowDown", http.StatusServiceUnavailable, "Please reduce your request rate."}
+	errServiceUnavailable = &Error{"ServiceUnavailable", http.StatusServiceUnavailable, "The storage backend is unavailable; please retry."}
+	errInternal           = &Error{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
+	errNotImplemented     = &Error{"NotImplemented", http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."}
+	errMethodNotAllowed   = &Error{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
+	errMalformedXML       = &Error{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."}
+	errInvalidRange       = &Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."}
+	errPreconditionFailed = &Error{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the preconditions you specified did not hold."}
+	errIncompleteBody     = &Error{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."}
+	errRequestTimeout     = &Error{"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."}
+	errMalformedPOST      = &Error{"MalformedPOSTRequest", http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."}
 )
 
 func errEntityTooLarge(limit int64) *Error {
