@@ -11,6 +11,7 @@ package resizer
 // arithmetic coding, CMYK/YCCK, RGB JPEGs and unusual sampling.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -510,6 +511,12 @@ func (d *jpegScaled) sos(seg []byte) error {
 	}
 	d.eobrun = 0
 	d.resetBits()
+	if d.progressive && ss > 0 && d.n == 1 {
+		// At 1/8 only the DC coefficient is used, and AC scans never touch
+		// it (DC refinement has scans of its own): skip the whole scan.
+		d.skipToMarker()
+		return nil
+	}
 
 	var block func(c *jcomp, bx, by int) error
 	switch {
@@ -572,12 +579,26 @@ func (d *jpegScaled) sos(seg []byte) error {
 	if d.marker && d.pos >= len(d.d) {
 		return errJPEGTruncated
 	}
-	// Leave d.pos at the next marker.
+	d.skipToMarker()
+	return nil
+}
+
+// skipToMarker leaves d.pos at the next marker that is not a restart
+// marker (the end of the current scan's entropy-coded data).
+func (d *jpegScaled) skipToMarker() {
 	d.resetBits()
-	for d.pos+1 < len(d.d) && !(d.d[d.pos] == 0xff && d.d[d.pos+1] != 0 && !(d.d[d.pos+1] >= 0xd0 && d.d[d.pos+1] <= 0xd7)) {
+	for {
+		i := bytes.IndexByte(d.d[d.pos:], 0xff)
+		if i < 0 || d.pos+i+1 >= len(d.d) {
+			d.pos = len(d.d)
+			return
+		}
+		d.pos += i
+		if m := d.d[d.pos+1]; m != 0 && m != 0xff && !(m >= 0xd0 && m <= 0xd7) {
+			return
+		}
 		d.pos++
 	}
-	return nil
 }
 
 func (d *jpegScaled) baselineBlock(c *jcomp, bx, by int) error {
