@@ -72,9 +72,10 @@ type decoder struct {
 
 	// Coefficients the output scale needs: slot[k] is the index of zig-zag
 	// coefficient k in a block's store, or -1; ks lists them by slot.
-	slot  [64]int8
-	ks    []int
-	nslot int
+	slot     [64]int8
+	ks       []int
+	nslot    int
+	needMask uint64 // bit k set when slot[k] ≥ 0
 
 	br    bitReader
 	blk   [64]float32
@@ -91,6 +92,7 @@ func (d *decoder) decode() (image.Image, error) {
 		d.slot[k] = -1
 		if z := zigzag[k]; int(z/8) < d.bs && int(z%8) < d.bs {
 			d.slot[k] = int8(len(d.ks))
+			d.needMask |= 1 << k
 			d.ks = append(d.ks, k)
 		}
 	}

@@ -187,13 +187,16 @@ func (d *decoder) acFirst(t *huffTable, coef []int16, mask *uint64, ss, se, al i
 
 // acRefine decodes a successive-approximation refinement of a spectral
 // band (G.1.2.3). Coefficients with a non-zero history get one correction
-// bit each; only the ones the output scale needs are stored.
+// bit each; only the ones the output scale needs are stored. The zero runs
+// and the correction bits are located with the non-zero mask, and runs of
+// correction bits for unneeded coefficients are skipped in one step.
 func (d *decoder) acRefine(t *huffTable, coef []int16, mask *uint64, ss, se, al int) bool {
 	br := &d.br
 	acc, n := br.acc, br.n
 	p1 := int16(1) << al
 	m1 := int16(-1) << al
 	m := *mask
+	need := d.needMask
 	slot := &d.slot
 	k := ss
 	if d.eobrun == 0 {
@@ -233,30 +236,20 @@ func (d *decoder) acRefine(t *huffTable, coef []int16, mask *uint64, ss, se, al 
 				break
 			}
 			// Skip r zero-history coefficients (refining the non-zero
-			// ones passed on the way), then place val.
-			for k <= se {
-				if m&(1<<k) != 0 {
-					if n == 0 {
-						acc, n = br.fill(acc, n)
-					}
-					n--
-					if acc>>n&1 != 0 {
-						if i := slot[k]; i >= 0 && coef[i]&p1 == 0 {
-							if coef[i] >= 0 {
-								coef[i] += p1
-							} else {
-								coef[i] += m1
-							}
-						}
-					}
-				} else {
-					if r == 0 {
-						break
-					}
-					r--
-				}
-				k++
+			// ones passed on the way); val goes to the next zero-history one.
+			band := bandMask(k, se)
+			zeros := ^m & band
+			for ; r > 0 && zeros != 0; r-- {
+				zeros &= zeros - 1
 			}
+			pos := se + 1
+			if zeros != 0 {
+				pos = bits.TrailingZeros64(zeros)
+			}
+			if nz := m & band &^ bandMask(pos, 63); nz != 0 {
+				acc, n = refineBits(br, acc, n, nz, need, slot, coef, p1, m1)
+			}
+			k = pos
 			if val != 0 {
 				if k > se {
 					br.acc, br.n = acc, n
@@ -271,27 +264,8 @@ func (d *decoder) acRefine(t *huffTable, coef []int16, mask *uint64, ss, se, al 
 	}
 	if d.eobrun > 0 {
 		if k <= se {
-			// refine the non-zero-history coefficients of k..se
-			rest := m >> k << k
-			if se < 63 {
-				rest &= 1<<(se+1) - 1
-			}
-			for rest != 0 {
-				kk := bits.TrailingZeros64(rest)
-				rest &= rest - 1
-				if n == 0 {
-					acc, n = br.fill(acc, n)
-				}
-				n--
-				if acc>>n&1 != 0 {
-					if i := slot[kk]; i >= 0 && coef[i]&p1 == 0 {
-						if coef[i] >= 0 {
-							coef[i] += p1
-						} else {
-							coef[i] += m1
-						}
-					}
-				}
+			if nz := m & bandMask(k, se); nz != 0 {
+				acc, n = refineBits(br, acc, n, nz, need, slot, coef, p1, m1)
 			}
 		}
 		d.eobrun--
@@ -299,6 +273,48 @@ func (d *decoder) acRefine(t *huffTable, coef []int16, mask *uint64, ss, se, al 
 	br.acc, br.n = acc, n
 	*mask = m
 	return true
+}
+
+// refineBits reads the correction bits of the non-zero-history
+// coefficients in nz (in order), applying those the scale needs.
+func refineBits(br *bitReader, acc uint64, n uint, nz, need uint64, slot *[64]int8, coef []int16, p1, m1 int16) (uint64, uint) {
+	if nz&need == 0 {
+		for c := uint(bits.OnesCount64(nz)); c > 0; {
+			if n == 0 {
+				acc, n = br.fill(acc, n)
+			}
+			take := min(c, n)
+			n -= take
+			c -= take
+		}
+		return acc, n
+	}
+	for nz != 0 {
+		kk := bits.TrailingZeros64(nz)
+		nz &= nz - 1
+		if n == 0 {
+			acc, n = br.fill(acc, n)
+		}
+		n--
+		if acc>>n&1 != 0 {
+			if i := slot[kk]; i >= 0 && coef[i]&p1 == 0 {
+				if coef[i] >= 0 {
+					coef[i] += p1
+				} else {
+					coef[i] += m1
+				}
+			}
+		}
+	}
+	return acc, n
+}
+
+// bandMask has bits lo..hi set (0 ≤ lo, hi ≤ 63; empty when lo > hi).
+func bandMask(lo, hi int) uint64 {
+	if lo > hi || lo > 63 {
+		return 0
+	}
+	return (^uint64(0) >> (63 - uint(hi))) &^ (1<<uint(lo) - 1)
 }
 
 // finishProgressive dequantizes and inverse-transforms every block.
