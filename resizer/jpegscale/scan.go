@@ -245,15 +245,15 @@ func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
 			ok = false
 			break
 		}
-		v := int32((acc >> (n - uint(sz))) & (1<<sz - 1))
-		n -= uint(sz)
-		if v < 1<<(sz-1) {
-			v += -1<<sz + 1
-		}
 		if storeAC {
+			v := int32((acc >> (n - uint(sz))) & (1<<sz - 1))
+			if v < 1<<(sz-1) {
+				v += -1<<sz + 1
+			}
 			blk[zigzag[k]] = float32(v) * qt[k]
 			d.blkAC = true
 		}
+		n -= uint(sz)
 		k++
 	}
 	br.acc, br.n = acc, n
