@@ -4,7 +4,7 @@
 # (50x50, 150x, x150).
 #
 #   bench/resize.sh [CORPUS_DIR]      # default $IMGATE_CORPUS or ../shared/corpus
-#   WORKERS=2 ROUNDS=1 bench/resize.sh /work/shared/corpus
+#   WORKERS=2 ROUNDS=3 bench/resize.sh /work/shared/corpus   (the defaults)
 #
 # Compared:
 #   imgate         imgate resize --workers 2 (decode once, orient, 3 presets)
@@ -12,8 +12,10 @@
 #   im-1proc       one convert per image writing all 3 outputs (+clone/-write)
 #   im-jpegsize    the same with -define jpeg:size=300x300 (DCT-scaled JPEG
 #                  decoding: the best-tuned ImageMagick)
-# For each: wall time, img/s, imgate's speed-up over it, and the peak RSS of
-# the largest single process (GNU time's "Maximum resident set size").
+# For each: best wall time over the rounds, img/s, imgate's speed-up over
+# it, the best CPU time (user+sys; steadier than wall time on a shared
+# machine) and the peak RSS of the largest single process (GNU time's
+# "Maximum resident set size").
 # Targets (issue 3): imgate ≥ 3× faster than im-3proc, as fast as im-jpegsize,
 # peak RSS ≤ 150 MB with 2 workers.
 #
@@ -24,7 +26,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CORPUS=${1:-${IMGATE_CORPUS:-$ROOT/../shared/corpus}}
 WORKERS=${WORKERS:-2}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-3}
 CONVERT=${CONVERT:-/usr/bin/convert}
 TIME=/usr/bin/time
 
@@ -70,31 +72,28 @@ exec "$CONVERT" "\$@" "\$in" \\
 EOF
 chmod +x "$WORK/im1.sh"
 
-# run NAME CMD… : runs under GNU time, records wall seconds and max RSS (kB).
-declare -A WALL RSS
+# run NAME CMD… : runs once under GNU time; keeps the best wall time, the
+# best CPU time (user+sys, less sensitive to other load on the machine) and
+# the largest max RSS (kB) over the rounds.
+declare -A WALL CPU RSS
 run() {
 	local name=$1
 	shift
-	local best="" rss=0
-	for _ in $(seq 1 "$ROUNDS"); do
-		rm -rf "$WORK/out-imgate"
-		local t0 t1
-		t0=$(date +%s.%N)
-		"$TIME" -f '%M' -o "$WORK/$name.time" "$@" >"$WORK/$name.log" 2>&1 || {
-			echo "bench: $name failed:" >&2
-			tail -20 "$WORK/$name.log" >&2
-			exit 1
-		}
-		t1=$(date +%s.%N)
-		local w
-		w=$(echo "$t1 - $t0" | bc -l)
-		if [ -z "$best" ] || [ "$(echo "$w < $best" | bc -l)" = 1 ]; then best=$w; fi
-		local r
-		r=$(tail -1 "$WORK/$name.time")
-		[ "$r" -gt "$rss" ] && rss=$r
-	done
-	WALL[$name]=$best
-	RSS[$name]=$rss
+	rm -rf "$WORK/out-imgate"
+	local t0 t1 w r c
+	t0=$(date +%s.%N)
+	"$TIME" -f '%M %U %S' -o "$WORK/$name.time" "$@" >"$WORK/$name.log" 2>&1 || {
+		echo "bench: $name failed:" >&2
+		tail -20 "$WORK/$name.log" >&2
+		exit 1
+	}
+	t1=$(date +%s.%N)
+	w=$(echo "$t1 - $t0" | bc -l)
+	read -r r u sy < <(tail -1 "$WORK/$name.time")
+	c=$(echo "$u + $sy" | bc -l)
+	if [ -z "${WALL[$name]:-}" ] || [ "$(echo "$w < ${WALL[$name]}" | bc -l)" = 1 ]; then WALL[$name]=$w; fi
+	if [ -z "${CPU[$name]:-}" ] || [ "$(echo "$c < ${CPU[$name]}" | bc -l)" = 1 ]; then CPU[$name]=$c; fi
+	if [ -z "${RSS[$name]:-}" ] || [ "$r" -gt "${RSS[$name]}" ]; then RSS[$name]=$r; fi
 }
 
 echo "corpus: $CORPUS ($N images), presets: ${GEOMS[*]}, workers: $WORKERS, rounds: $ROUNDS (best wall time kept)"
@@ -102,18 +101,23 @@ echo "imgate: $IMGATE"
 echo "ImageMagick: $("$CONVERT" -version | head -1)"
 echo
 
-run imgate "$IMGATE" resize --workers "$WORKERS" --sizes 50x50,150x,x150 --out "$WORK/out-imgate" "${FILES[@]}"
-run im-3proc xargs -0 -P "$WORKERS" -n 3 sh -c '"$0" "$1" -resize "$2" "$3"' "$CONVERT" <"$WORK/im3.jobs"
-run im-1proc xargs -0 -P "$WORKERS" -n 2 sh -c '"$0" "$2" "$3" "$1"' "$WORK/im1.sh" "$WORK/out-im1" <"$WORK/im1.jobs"
-run im-jpegsize xargs -0 -P "$WORKERS" -n 2 sh -c '"$0" "$2" "$3" "$1" -define jpeg:size=300x300' "$WORK/im1.sh" "$WORK/out-imj" <"$WORK/im1.jobs"
+# Rounds interleave the four runs so that load from elsewhere hits all alike.
+for round in $(seq 1 "$ROUNDS"); do
+	echo "round $round/$ROUNDS…" >&2
+	run imgate "$IMGATE" resize --workers "$WORKERS" --sizes 50x50,150x,x150 --out "$WORK/out-imgate" "${FILES[@]}"
+	run im-3proc xargs -0 -a "$WORK/im3.jobs" -P "$WORKERS" -n 3 sh -c '"$0" "$1" -resize "$2" "$3"' "$CONVERT"
+	run im-1proc xargs -0 -a "$WORK/im1.jobs" -P "$WORKERS" -n 2 sh -c '"$0" "$2" "$3" "$1"' "$WORK/im1.sh" "$WORK/out-im1"
+	run im-jpegsize xargs -0 -a "$WORK/im1.jobs" -P "$WORKERS" -n 2 sh -c '"$0" "$2" "$3" "$1" -define jpeg:size=300x300' "$WORK/im1.sh" "$WORK/out-imj"
+done
 
 grep -E 'ok, ' "$WORK/imgate.log" | sed 's/^/imgate says: /' || true
 echo
-printf '%-12s %9s %8s %16s %14s\n' run 'wall (s)' 'img/s' 'imgate faster' 'peak RSS (MB)'
+printf '%-12s %9s %8s %14s %9s %14s %14s\n' run 'wall (s)' 'img/s' 'imgate faster' 'CPU (s)' 'imgate (CPU)' 'peak RSS (MB)'
 for name in imgate im-3proc im-1proc im-jpegsize; do
 	w=${WALL[$name]}
-	printf '%-12s %9.2f %8.2f %15.2fx %14.0f\n' "$name" "$w" "$(echo "$N / $w" | bc -l)" \
-		"$(echo "$w / ${WALL[imgate]}" | bc -l)" "$(echo "${RSS[$name]} / 1024" | bc -l)"
+	printf '%-12s %9.2f %8.2f %13.2fx %9.2f %13.2fx %14.0f\n' "$name" "$w" "$(echo "$N / $w" | bc -l)" \
+		"$(echo "$w / ${WALL[imgate]}" | bc -l)" "${CPU[$name]}" "$(echo "${CPU[$name]} / ${CPU[imgate]}" | bc -l)" \
+		"$(echo "${RSS[$name]} / 1024" | bc -l)"
 done
 echo
 ok=1

@@ -109,6 +109,11 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 		return source, nil, err
 	}
 
+	type resizeKey struct {
+		inter *image.RGBA
+		w, h  int
+	}
+	done := map[resizeKey]*image.RGBA{}
 	variants := make([]Variant, 0, len(presets))
 	for i, p := range presets {
 		if err := ctx.Err(); err != nil {
@@ -116,13 +121,21 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 		}
 		w, h := sizes[i][0], sizes[i][1]
 		inter := inters[i]
-		var out *image.RGBA
-		if w == inter.Rect.Dx() && h == inter.Rect.Dy() {
-			out = image.NewRGBA(inter.Rect)
-			copy(out.Pix, inter.Pix)
-		} else {
-			out = transform.Resize(inter, w, h, transform.Lanczos)
+		// Presets of the same size from the same intermediate (150x and
+		// x150 of a square image) share one Lanczos pass.
+		key := resizeKey{inter, w, h}
+		resized, ok := done[key]
+		if !ok {
+			if w == inter.Rect.Dx() && h == inter.Rect.Dy() {
+				resized = inter
+			} else {
+				resized = transform.Resize(inter, w, h, transform.Lanczos)
+			}
+			done[key] = resized
 		}
+		// encode may flatten in place: work on a copy.
+		out := image.NewRGBA(resized.Rect)
+		copy(out.Pix, resized.Pix)
 		if p.Crop && geoms[i].Fill() {
 			cw, ch := geoms[i].CropBox(w, h)
 			out = crop(out, cw, ch, p.Gravity)
