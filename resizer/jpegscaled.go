@@ -18,6 +18,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"math/bits"
 )
 
 var errJPEGFallback = errors.New("jpeg feature left to image/jpeg")
@@ -72,6 +73,7 @@ type jpegScaled struct {
 	adobeXform  int
 	sawSOF      bool
 	need        [64]int // zigzag index → position in the n×n store, or -1
+	needMax     int     // largest zigzag index kept
 	idct        [][]float32
 }
 
@@ -113,6 +115,7 @@ func decodeJPEGScaled(data []byte, n int) (image.Image, error) {
 		r, c := z/8, z%8
 		if r < n && c < n {
 			d.need[k] = r*n + c
+			d.needMax = k
 		} else {
 			d.need[k] = -1
 		}
@@ -392,19 +395,24 @@ func (d *jpegScaled) fill() {
 }
 
 func (d *jpegScaled) bits(n uint) int {
-	if n == 0 {
-		return 0
-	}
 	if d.nacc < n {
 		d.fill()
 	}
-	v := int(d.acc >> (64 - n))
+	v := int(d.acc >> (64 - n)) // n = 0: a shift by 64 gives 0
 	d.acc <<= n
 	d.nacc -= n
 	return v
 }
 
-func (d *jpegScaled) bit() bool { return d.bits(1) == 1 }
+func (d *jpegScaled) bit() bool {
+	if d.nacc == 0 {
+		d.fill()
+	}
+	b := d.acc >> 63
+	d.acc <<= 1
+	d.nacc--
+	return b != 0
+}
 
 func extend(v int, s uint) int {
 	if v < 1<<(s-1) {
@@ -423,6 +431,10 @@ func (d *jpegScaled) decodeHuff(t *huffTable) (byte, error) {
 		d.nacc -= l
 		return byte(e), nil
 	}
+	return d.decodeHuffSlow(t)
+}
+
+func (d *jpegScaled) decodeHuffSlow(t *huffTable) (byte, error) {
 	code := int32(0)
 	for l := 1; l <= 16; l++ {
 		code = code<<1 | int32(d.bits(1))
@@ -754,21 +766,46 @@ func (d *jpegScaled) acFirst(c *jcomp, bx, by, ss, se int, al uint) error {
 	return nil
 }
 
+// skipBits drops n bits (correction bits of coefficients that are not kept).
+func (d *jpegScaled) skipBits(n int) {
+	for n > 0 {
+		m := min(n, 32)
+		d.bits(uint(m))
+		n -= m
+	}
+}
+
+// bandMask has bits lo..hi set (0 ≤ lo, hi ≤ 63; empty when lo > hi).
+func bandMask(lo, hi int) uint64 {
+	if lo > hi {
+		return 0
+	}
+	return (^uint64(0) >> uint(63-hi)) &^ (1<<uint(lo) - 1)
+}
+
+// refineKept applies the correction bit of kept coefficient zigzag k.
+func (d *jpegScaled) refineKept(coef []int16, k int, p1, m1 int16) {
+	if !d.bit() {
+		return
+	}
+	if j := d.need[k]; j >= 0 && coef[j]&p1 == 0 {
+		if coef[j] >= 0 {
+			coef[j] += p1
+		} else {
+			coef[j] += m1
+		}
+	}
+}
+
+// acRefine decodes one block of an AC successive-approximation scan. Every
+// already non-zero coefficient in the band gets a correction bit; only the
+// kept ones (zigzag ≤ needMax) need them applied, so runs past needMax are
+// skipped with popcounts over the non-zero mask.
 func (d *jpegScaled) acRefine(c *jcomp, bx, by, ss, se int, al uint) error {
 	i := by*c.bw + bx
 	p1, m1 := int16(1)<<al, int16(-1)<<al
 	coef := c.coef[i*d.nn : (i+1)*d.nn]
-	refine := func(k int) {
-		if d.bit() {
-			if j := d.need[k]; j >= 0 && coef[j]&p1 == 0 {
-				if coef[j] >= 0 {
-					coef[j] += p1
-				} else {
-					coef[j] += m1
-				}
-			}
-		}
-	}
+	mask := c.mask[i]
 	k := ss
 	if d.eobrun == 0 {
 		ac := &d.huff[1][c.acTab]
@@ -795,9 +832,11 @@ func (d *jpegScaled) acRefine(c *jcomp, bx, by, ss, se int, al uint) error {
 				}
 				break
 			}
-			for k <= se {
-				if c.mask[i]&(1<<uint(k)) != 0 {
-					refine(k)
+			// Advance to the (r+1)-th zero coefficient at or after k,
+			// reading a correction bit for each non-zero one passed.
+			for k <= se && k <= d.needMax {
+				if mask&(1<<uint(k)) != 0 {
+					d.refineKept(coef, k, p1, m1)
 				} else {
 					if r == 0 {
 						break
@@ -806,6 +845,18 @@ func (d *jpegScaled) acRefine(c *jcomp, bx, by, ss, se int, al uint) error {
 				}
 				k++
 			}
+			if k <= se && k > d.needMax {
+				zeros := ^mask & bandMask(k, se)
+				for ; r > 0 && zeros != 0; r-- {
+					zeros &= zeros - 1
+				}
+				t := se + 1
+				if zeros != 0 {
+					t = bits.TrailingZeros64(zeros)
+				}
+				d.skipBits(bits.OnesCount64(mask & bandMask(k, t-1)))
+				k = t
+			}
 			if val != 0 {
 				if k > 63 {
 					return jpegCorrupt("coefficient index out of range")
@@ -813,19 +864,23 @@ func (d *jpegScaled) acRefine(c *jcomp, bx, by, ss, se int, al uint) error {
 				if j := d.need[k]; j >= 0 {
 					coef[j] = val
 				}
-				c.mask[i] |= 1 << uint(k)
+				mask |= 1 << uint(k)
 			}
 			k++
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= se; k++ {
-			if c.mask[i]&(1<<uint(k)) != 0 {
-				refine(k)
+		for ; k <= se && k <= d.needMax; k++ {
+			if mask&(1<<uint(k)) != 0 {
+				d.refineKept(coef, k, p1, m1)
 			}
+		}
+		if k <= se {
+			d.skipBits(bits.OnesCount64(mask & bandMask(k, se)))
 		}
 		d.eobrun--
 	}
+	c.mask[i] = mask
 	return nil
 }
 
