@@ -8,15 +8,27 @@
 //     is decoded: a 50000×50000 PNG header costs microseconds;
 //  2. wait for room in the in-flight memory budget (a weighted semaphore
 //     sized in estimated decoder bytes), so concurrent calls stay bounded;
-//  3. decode once;
-//  4. box-reduce by an integer factor straight from the decoder's planes
-//     (YCbCr, Gray, CMYK, NRGBA, …) into a small premultiplied RGBA
-//     intermediate that is still at least twice the largest target;
-//  5. apply the EXIF orientation (1–8) to that small intermediate;
+//  3. decode once, straight into small intermediates, never at full size
+//     when avoidable: JPEGs go through this package's own DCT-domain decoder
+//     at 1/8, 1/4 or 1/2 scale (jpegscaled.go; progressive AC scans are
+//     skipped entirely at 1/8), PNGs through a row-streaming decoder that
+//     feeds every preset's box reducer (pngstream.go); GIFs, interlaced
+//     PNGs, CMYK/RGB JPEGs and anything those decline use the standard
+//     library's decoders, whose verdict also decides on corrupt files;
+//  4. per preset, box-reduce by an integer factor (on a grid whose partial
+//     blocks are split between both edges, see plan) to a premultiplied
+//     RGBA intermediate still ≥ 2× the target, straight from the decoder's
+//     planes (YCbCr, Gray, CMYK, NRGBA, Paletted, 16-bit, …);
+//  5. apply the EXIF orientation (1–8, from JPEG APP1 or PNG eXIf) to each
+//     small intermediate;
 //  6. for each preset: bild's transform.Resize with the Lanczos filter to the
 //     exact ImageMagick-compatible size, optional crop with gravity, alpha
 //     composited on the background for JPEG output, encoded with Go's
-//     encoders — which write no EXIF, GPS or other metadata.
+//     encoders — which write no EXIF, GPS or other metadata. Grayscale
+//     sources stay one-channel; a GIF is re-encoded on its own palette.
+//
+// Animated GIFs: the first frame is rendered (the frame count is checked
+// against Limits.MaxFrames); animation is not kept.
 //
 // # Geometry
 //
@@ -25,7 +37,8 @@
 // difference: imgate never enlarges unless asked. A plain geometry ("150x",
 // "50x50", "50x50^") behaves as if '>' were appended (only shrink). Enlarging
 // happens only with '<' (only enlarge), a percentage ("200%") or '!' (exact
-// size, which means exactly that size).
+// size, which means exactly that size). As in ImageMagick, '^' with one side
+// missing fills a square box ("150x^" = "150x150^").
 //
 // # Keys
 //

@@ -245,7 +245,7 @@ func decodeCost(h header, encoded int) int64 {
 		}
 		perPx += 1 // the filtered row buffers and zlib are small; keep a margin
 	case "gif":
-		perPx = 1
+		perPx = 5 // the paletted frame, plus an RGBA screen when the frame is smaller
 	}
 	// The reduced RGBA intermediate and outputs are small in comparison;
 	// the encoded bytes are held too.
