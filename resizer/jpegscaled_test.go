@@ -2,6 +2,7 @@ package resizer
 
 import (
 	"bytes"
+	"image"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -85,4 +86,32 @@ func TestScaledJPEGRestartAndTruncation(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzDecodeJPEGScaled feeds the DCT-scaled decoder directly (after the
+// same header limit check Resize does first).
+func FuzzDecodeJPEGScaled(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.jpg")
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil && len(b) < 10000 {
+			f.Add(b, uint8(1))
+			f.Add(b, uint8(2))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte, n uint8) {
+		h, err := jpegHeader(b)
+		if err != nil || h.width*h.height > 1<<16 {
+			return
+		}
+		scale := []int{1, 2, 4}[int(n)%3]
+		m, err := decodeJPEGScaled(b, scale)
+		if err != nil {
+			return
+		}
+		want := image.Rect(0, 0, (h.width*scale+7)/8, (h.height*scale+7)/8)
+		if m.Bounds() != want {
+			t.Fatalf("bounds %v, want %v", m.Bounds(), want)
+		}
+		_ = boxReduce(m, 2)
+	})
 }
