@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -71,4 +72,33 @@ func TestStreamingPNGMatchesImagePNG(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzDecodePNGReduced: differential fuzzing against image/png — whenever
+// both decode, the pixels agree.
+func FuzzDecodePNGReduced(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.png")
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil && len(b) < 20000 {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := pngHeader(b)
+		if err != nil || h.width <= 0 || h.height <= 0 || h.width*h.height > 1<<16 {
+			return
+		}
+		g := grid{k: 3, offX: 1, offY: 2}
+		got, _, err := decodePNGReduced(b, []grid{{k: 1}, g})
+		if err != nil {
+			return
+		}
+		ref, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(got[0].Pix, boxReduce(ref, 1).Pix) || !bytes.Equal(got[1].Pix, boxReduceGrid(ref, g).Pix) {
+			t.Fatalf("pixels differ from image/png (%T)", ref)
+		}
+	})
 }
