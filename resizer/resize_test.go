@@ -125,7 +125,34 @@ func regexpFind(s, prefix string) string {
 	return s
 }
 
-// TestRSSChild is the child of TestMalformedMemory.
+// TestCorpusMemory renders the whole corpus with 2 concurrent workers (as
+// imgate resize --workers 2 does) in a child process: peak RSS ≤ 150 MB.
+func TestCorpusMemory(t *testing.T) {
+	if os.Getenv("RESIZER_RSS_CHILD") != "" {
+		t.Skip("child")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("VmHWM is Linux-only")
+	}
+	dir := testenv.Corpus(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRSSChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "RESIZER_RSS_CHILD="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	kb, err := strconv.Atoi(regexpFind(string(out), "VmHWM_KB="))
+	if err != nil {
+		t.Fatalf("no VmHWM in child output:\n%s", out)
+	}
+	t.Logf("peak RSS rendering the corpus with 2 workers: %d MB", kb/1024)
+	if kb > 150*1024 {
+		t.Errorf("peak RSS %d MB, want ≤ 150 MB", kb/1024)
+	}
+}
+
+// TestRSSChild is the child of TestMalformedMemory and TestCorpusMemory:
+// it renders every file of RESIZER_RSS_CHILD with 2 workers.
 func TestRSSChild(t *testing.T) {
 	dir := os.Getenv("RESIZER_RSS_CHILD")
 	if dir == "" {
@@ -133,13 +160,29 @@ func TestRSSChild(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(dir)
 	rz := New(Options{})
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, _ = rz.Resize(context.Background(), bytes.NewReader(b), DefaultPresets())
+	files := make(chan string)
+	done := make(chan struct{})
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for f := range files {
+				fh, err := os.Open(f)
+				if err != nil {
+					continue
+				}
+				_, _, _ = rz.Resize(context.Background(), fh, DefaultPresets())
+				fh.Close()
+			}
+		}()
 	}
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			files <- filepath.Join(dir, e.Name())
+		}
+	}
+	close(files)
+	<-done
+	<-done
 	fmt.Printf("VmHWM_KB=%d\n", vmHWM(t))
 }
 
