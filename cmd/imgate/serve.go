@@ -43,7 +43,7 @@ type serveFlags struct {
 	logFormat, logLevel                                     string
 	workers, maxConcurrentUploads                           int
 	jobTimeout, reconcileInterval, shutdownTimeout          time.Duration
-	maxUploadBytes, maxPixels                               int64
+	maxUploadBytes, maxPixels, maxSourceBytes               int64
 	accessKey, secretKey, adminToken, apiKey, eventsToken   string
 	tokenSecret                                             string
 }
@@ -70,6 +70,7 @@ func (f *serveFlags) define(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxUploadBytes, "max-upload-bytes", 100<<20, "largest object accepted through the gateway, in bytes")
 	fs.IntVar(&f.maxConcurrentUploads, "max-concurrent-uploads", 64, "uploads handled at once; more are refused with 503 SlowDown")
 	fs.StringVar(&f.allowedTypes, "allowed-types", "image/jpeg,image/png,image/gif,image/webp", "content types accepted (sniffed from the bytes, not the header), comma-separated")
+	fs.Int64Var(&f.maxSourceBytes, "max-source-bytes", 100<<20, "largest original the resizer reads (it holds the encoded file in memory); bigger originals are stored but their jobs fail with a clear reason")
 	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach imgate at, used in presigned URLs (default http://LISTEN)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
@@ -129,6 +130,9 @@ func (f *serveFlags) validate() error {
 	}
 	if f.maxConcurrentUploads <= 0 {
 		p = append(p, "--max-concurrent-uploads must be positive")
+	}
+	if f.maxSourceBytes <= 0 {
+		p = append(p, "--max-source-bytes must be positive")
 	}
 	if f.maxPixels <= 0 {
 		p = append(p, "--max-pixels must be positive")
@@ -256,7 +260,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	rs := resizer.New(resizer.Options{Limits: resizer.Limits{MaxPixels: f.maxPixels, MaxBytes: f.maxUploadBytes}})
+	rs := resizer.New(resizer.Options{Limits: resizer.Limits{MaxPixels: f.maxPixels, MaxBytes: f.maxSourceBytes}})
 	workers := f.workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -118,6 +118,11 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 		return nil, 0, fmt.Errorf("read original: %w", err)
 	}
 	defer rc.Close()
+	// Refuse an original over the resizer's byte limit before reading any of
+	// it: the resizer holds the encoded source in memory.
+	if limit := s.cfg.Resizer.Limits().MaxBytes; info.Size > limit {
+		return nil, 0, &permanentError{msg: fmt.Sprintf("image too large: %d bytes, the limit is %d (--max-source-bytes)", info.Size, limit)}
+	}
 	counter := &countingReader{r: rc}
 	if s.testHookResize != nil {
 		s.testHookResize(args.Key)
