@@ -169,15 +169,15 @@ func (d *decoder) acFirst(t *huffTable, coef []int16, mask *uint64, ss, se, al i
 			ok = false
 			break
 		}
-		x := int32((acc >> (n - uint(s))) & (1<<s - 1))
-		n -= uint(s)
-		if x < 1<<(s-1) {
-			x += -1<<s + 1
-		}
 		m |= 1 << k
 		if i := d.slot[k]; i >= 0 {
+			x := int32((acc >> (n - uint(s))) & (1<<s - 1))
+			if x < 1<<(s-1) {
+				x += -1<<s + 1
+			}
 			coef[i] = int16(x << al)
 		}
+		n -= uint(s)
 		k++
 	}
 	br.acc, br.n = acc, n
