@@ -344,7 +344,7 @@ func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow
 			// it, or gives the reference verdict on a corrupt file.
 			r.sem.release(got)
 			img = nil
-			n, ks = plan(ow, oh, sizes, false, hdr.orientation)
+			_, ks = plan(ow, oh, sizes, false, hdr.orientation)
 		}
 	}
 	if img == nil && hdr.format == "png" && r.streamPNG {
