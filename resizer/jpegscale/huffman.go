@@ -168,19 +168,6 @@ func (br *bitReader) receiveExtend(s uint8) int32 {
 	return v
 }
 
-// bits reads n (0..16) raw bits.
-func (br *bitReader) bits(n uint) int32 {
-	if n == 0 {
-		return 0
-	}
-	if br.n < 16 {
-		br.refill()
-	}
-	v := int32((br.acc >> (br.n - n)) & (1<<n - 1))
-	br.n -= n
-	return v
-}
-
 func (br *bitReader) bit() bool {
 	if br.n == 0 {
 		br.refill()

@@ -98,17 +98,12 @@ func psnr(a, b plane) (db float64, maxDiff int) {
 	return 10 * math.Log10(255*255/mse), maxDiff
 }
 
-// compareWithStd checks Decode at every scale against image/jpeg (+ box
+// compareWithStdMin checks Decode at every scale against image/jpeg (+ box
 // averaging for the reduced scales). Full scale must agree to ≥ 45 dB per
 // plane. The reduced scales must reach 35 dB on photo-sized images; a
 // truncated DCT is a different low-pass filter from a box average, and on
 // small images with sharp synthetic content and partial (edge-replicated)
 // blocks the two legitimately differ more, so those get minSmallDB.
-func compareWithStd(t *testing.T, name string, data []byte) {
-	t.Helper()
-	compareWithStdMin(t, name, data, 35)
-}
-
 func compareWithStdMin(t *testing.T, name string, data []byte, minSmallDB float64) {
 	t.Helper()
 	ref, err := jpeg.Decode(bytes.NewReader(data))
