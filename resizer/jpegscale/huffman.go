@@ -168,6 +168,7 @@ func (br *bitReader) receiveExtend(s uint8) int32 {
 	return v
 }
 
+// bit reads one bit.
 func (br *bitReader) bit() bool {
 	if br.n == 0 {
 		br.refill()
