@@ -86,7 +86,7 @@ func TestServeGeneratesSecretsOnce(t *testing.T) {
 		return p
 	}
 	p := start()
-	out := p.Output()
+	out := waitOutput(p, "IMGATE_ADMIN_TOKEN=")
 	if !strings.Contains(out, "IMGATE_SECRET_KEY=") || !strings.Contains(out, "IMGATE_ADMIN_TOKEN=") {
 		t.Fatalf("generated credentials not printed on first start:\n%s", out)
 	}
@@ -100,9 +100,20 @@ func TestServeGeneratesSecretsOnce(t *testing.T) {
 	_ = p.Cmd.Process.Kill()
 	_ = p.Cmd.Wait()
 	p2 := start()
-	if strings.Contains(p2.Output(), "IMGATE_SECRET_KEY=") {
+	if out := waitOutput(p2, "imgate listening"); strings.Contains(out, "IMGATE_SECRET_KEY=") || !strings.Contains(out, "imgate listening") {
 		t.Fatalf("credentials printed again on second start:\n%s", p2.Output())
 	}
+}
+
+// waitOutput waits (up to 10 s) until the process has printed want — its
+// output reaches the test through a pipe, after it answers HTTP — and
+// returns the output so far.
+func waitOutput(p *testenv.Process, want string) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.Output(), want) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p.Output()
 }
 
 // cleanEnv is the environment without any IMGATE_* secret the developer may have set.
