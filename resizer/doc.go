@@ -9,9 +9,9 @@
 //  2. wait for room in the in-flight memory budget (a weighted semaphore
 //     sized in estimated decoder bytes), so concurrent calls stay bounded;
 //  3. decode once, straight into small intermediates, never at full size
-//     when avoidable: JPEGs go through this package's own DCT-domain decoder
-//     at 1/8, 1/4 or 1/2 scale (jpegscaled.go; progressive AC scans are
-//     skipped entirely at 1/8), PNGs through a row-streaming decoder that
+//     when avoidable: JPEGs go through imgate's own DCT-domain decoder
+//     (package resizer/jpegscale, adapted in jpegdecode.go) at 1/8, 1/4 or
+//     1/2 scale (progressive AC scans are skipped entirely at 1/8), PNGs through a row-streaming decoder that
 //     feeds every preset's box reducer (pngstream.go); GIFs, interlaced
 //     PNGs, CMYK/RGB JPEGs and anything those decline use the standard
 //     library's decoders, whose verdict also decides on corrupt files;

@@ -258,7 +258,11 @@ func decode(format string, data []byte) (image.Image, color.Palette, error) {
 	var err error
 	switch format {
 	case "jpeg":
-		img, err = jpeg.Decode(rd)
+		if m, ok := decodeJPEGFull(data); ok {
+			img = m
+		} else {
+			img, err = jpeg.Decode(rd)
+		}
 	case "png":
 		img, err = png.Decode(rd)
 	case "gif":
