@@ -509,7 +509,8 @@ func parseRange(v string, size int64) (offset, length int64, partial bool, err e
 		if perr != nil || n < 0 {
 			return 0, size, false, nil
 		}
-		if n == 0 {
+		if n == 0 || size == 0 {
+			// A suffix range of an empty object selects nothing: unsatisfiable (RFC 9110 §14.1.2).
 			return 0, 0, false, errInvalidRange
 		}
 		if n > size {
