@@ -125,7 +125,7 @@ if [ "$FUZZTIME" != 0 ]; then
     if go test -run '^$' -fuzz "^$fn\$" -fuzztime "$FUZZTIME" -parallel 1 "$pkg" > "$out" 2>&1; then
       echo "fuzz ok   $pkg $fn"
     else
-      echo "fuzz FAIL $pkg $fn"; tail -n 40 "$out"; return 1
+      echo "fuzz FAIL $pkg $fn"; grep -E -A 12 -- '--- FAIL|panic:|Failing input' "$out" | head -n 60; tail -n 15 "$out"; return 1
     fi
   }
   i=0; pids=()
