@@ -105,36 +105,24 @@ func (h *handler) acquire() (release func(), ok bool) {
 // prepareWrite runs the checks every write shares, in S3's order:
 // signature, then bucket, key and permission.
 func (h *handler) prepareWrite(w http.ResponseWriter, r *http.Request, action, bucket, key string) (*caller, bool) {
-	c, err := h.authenticate(r, "s3")
-	if err != nil {
-		h.writeError(w, r, err)
-		return nil, false
-	}
-	if err := h.writable(bucket); err != nil {
-		h.writeError(w, r, err)
-		return nil, false
-	}
-	if key != "" {
-		if err := checkKey(key); err != nil {
-			h.writeError(w, r, err)
-			return nil, false
-		}
-	}
-	if !c.allowed(action, bucket, key) {
-		h.writeError(w, r, errAccessDenied)
-		return nil, false
-	}
-	return c, true
+	return h.prepare(w, r, action, bucket, key, h.writable)
 }
 
 // prepareRead is prepareWrite for reads (both buckets).
 func (h *handler) prepareRead(w http.ResponseWriter, r *http.Request, action, bucket, key string) (*caller, bool) {
+	return h.prepare(w, r, action, bucket, key, h.readable)
+}
+
+// prepare authenticates the request, checks the bucket with bucketOK, the key
+// (when there is one) and the caller's permission; on failure it has written
+// the S3 error and returns false.
+func (h *handler) prepare(w http.ResponseWriter, r *http.Request, action, bucket, key string, bucketOK func(string) error) (*caller, bool) {
 	c, err := h.authenticate(r, "s3")
 	if err != nil {
 		h.writeError(w, r, err)
 		return nil, false
 	}
-	if err := h.readable(bucket); err != nil {
+	if err := bucketOK(bucket); err != nil {
 		h.writeError(w, r, err)
 		return nil, false
 	}
