@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -195,16 +196,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("jobs: river: %w", err)
 		}
 		s.queue = client
-		riverMigrate = func(ctx context.Context) error {
-			m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: s.log})
-			if err != nil {
-				return fmt.Errorf("jobs: river migrate: %w", err)
-			}
-			if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-				return fmt.Errorf("jobs: river migrate: %w", err)
-			}
-			return nil
-		}
+		riverMigrate = riverMigrator(drv, s.log)
 	case cfg.DatabaseURL == "":
 		if cfg.SQLitePath == "" {
 			return nil, errors.New("jobs: Config.SQLitePath is required without DatabaseURL")
@@ -224,16 +216,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("jobs: river: %w", err)
 		}
 		s.queue = client
-		riverMigrate = func(ctx context.Context) error {
-			m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: s.log})
-			if err != nil {
-				return fmt.Errorf("jobs: river migrate: %w", err)
-			}
-			if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-				return fmt.Errorf("jobs: river migrate: %w", err)
-			}
-			return nil
-		}
+		riverMigrate = riverMigrator(drv, s.log)
 	default:
 		return nil, errors.New("jobs: DatabaseURL must be empty (SQLite) or a postgres:// URL")
 	}
@@ -498,3 +481,18 @@ func (s *Service) AdminHandler() http.Handler { return s.adminHandler() }
 
 // EventsHandler serves POST /v1/events/s3 (S3 event notifications).
 func (s *Service) EventsHandler() http.Handler { return http.HandlerFunc(s.serveS3Events) }
+
+// riverMigrator returns a function that runs River's own migrations up on
+// drv (pgx or database/sql: the driver's transaction type differs).
+func riverMigrator[TTx any](drv riverdriver.Driver[TTx], log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
+		if err != nil {
+			return fmt.Errorf("jobs: river migrate: %w", err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("jobs: river migrate: %w", err)
+		}
+		return nil
+	}
+}
