@@ -104,19 +104,12 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		h.writeError(w, r, err)
 		return
 	}
-	release, ok := h.acquire()
-	if !ok {
-		h.writeError(w, r, errSlowDown)
-		return
-	}
-	defer release()
-	body, err := c.bodyMD5ByStorage(r)
+	ur, done, err := h.openUpload(r, c, limit, size)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	defer body.Close()
-	ur := &uploadReader{r: body, limit: limit, tooLarge: errEntityTooLarge(limit), declared: size}
+	defer done()
 	var src io.Reader = ur
 	if partNumber == 1 {
 		sn, err := h.sniff(ur)

@@ -102,6 +102,23 @@ func (h *handler) acquire() (release func(), ok bool) {
 	}
 }
 
+// openUpload takes an upload slot (SlowDown when none is free) and opens the
+// verified body, limited to limit bytes with size declared; done closes the
+// body and frees the slot.
+func (h *handler) openUpload(r *http.Request, c *caller, limit, size int64) (*uploadReader, func(), error) {
+	release, ok := h.acquire()
+	if !ok {
+		return nil, nil, errSlowDown
+	}
+	body, err := c.bodyMD5ByStorage(r)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	ur := &uploadReader{r: body, limit: limit, tooLarge: errEntityTooLarge(limit), declared: size}
+	return ur, func() { body.Close(); release() }, nil
+}
+
 // prepareWrite runs the checks every write shares, in S3's order:
 // signature, then bucket, key and permission.
 func (h *handler) prepareWrite(w http.ResponseWriter, r *http.Request, action, bucket, key string) (*caller, bool) {
@@ -241,20 +258,12 @@ func (h *handler) putObject(w http.ResponseWriter, r *http.Request, bucket, key 
 		h.writeError(w, r, errorf("MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size (2048 bytes)."))
 		return
 	}
-	release, ok := h.acquire()
-	if !ok {
-		h.writeError(w, r, errSlowDown)
-		return
-	}
-	defer release()
-
-	body, err := c.bodyMD5ByStorage(r)
+	ur, done, err := h.openUpload(r, c, h.cfg.MaxObjectBytes, size)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	defer body.Close()
-	ur := &uploadReader{r: body, limit: h.cfg.MaxObjectBytes, tooLarge: errEntityTooLarge(h.cfg.MaxObjectBytes), declared: size}
+	defer done()
 	sn, err := h.sniff(ur)
 	if err != nil {
 		h.writeError(w, r, ur.cause(err))
