@@ -1,10 +1,39 @@
 package s3api
 
 import (
+	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
 )
+
+// deleteObject handles DeleteObject; deleting an original runs the Deleted hook.
+func (h *handler) deleteObject(w http.ResponseWriter, r *http.Request, bucket, key string) {
+	if _, ok := h.prepareWrite(w, r, actDeleteObject, bucket, key); !ok {
+		return
+	}
+	if err := h.removeObject(r.Context(), bucket, key); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) removeObject(ctx context.Context, bucket, key string) error {
+	if err := h.cfg.Storage.Delete(ctx, bucket, key); err != nil {
+		return err
+	}
+	if h.cfg.Hooks.Deleted != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hookTimeout)
+		defer cancel()
+		if err := h.cfg.Hooks.Deleted(ctx, bucket, key); err != nil {
+			h.log.ErrorContext(ctx, "delete hook failed", "request_id", reqCtxFromContext(ctx).id,
+				"bucket", bucket, "key", key, "err", err)
+			return errSlowDown
+		}
+	}
+	return nil
+}
 
 // maxDeleteBody bounds a DeleteObjects request (1000 keys of ≤1024 bytes).
 const maxDeleteBody = 2 << 20

@@ -48,6 +48,7 @@ var (
 	errPreconditionFailed = &Error{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the preconditions you specified did not hold."}
 	errIncompleteBody     = &Error{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."}
 	errRequestTimeout     = &Error{"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."}
+	errMetadataTooLarge   = &Error{"MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size (2048 bytes)."}
 	errMalformedPOST      = &Error{"MalformedPOSTRequest", http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."}
 )
 
@@ -173,4 +174,11 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write([]byte(xml.Header))
 	enc := xml.NewEncoder(w)
 	_ = enc.Encode(v)
+}
+
+// withMessage returns a copy of e with another message.
+func (e *Error) withMessage(m string) *Error {
+	c := *e
+	c.Message = m
+	return &c
 }

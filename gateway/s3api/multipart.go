@@ -1,7 +1,6 @@
 package s3api
 
 import (
-	"bytes"
 	"encoding/xml"
 	"io"
 	"mime"
@@ -9,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/imgate/imgate/gateway/storage"
 )
@@ -39,7 +37,7 @@ func (h *handler) createMultipart(w http.ResponseWriter, r *http.Request, bucket
 	}
 	meta := userMetadata(r.Header)
 	if metadataTooLarge(meta) {
-		h.writeError(w, r, errorf("MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size (2048 bytes)."))
+		h.writeError(w, r, errMetadataTooLarge)
 		return
 	}
 	opts := storage.PutOptions{CacheControl: r.Header.Get("Cache-Control"), Metadata: meta}
@@ -104,29 +102,23 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		h.writeError(w, r, err)
 		return
 	}
-	ur, done, err := h.openUpload(r, c, limit, size)
+	u, err := h.startUpload()
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	defer done()
-	var src io.Reader = ur
-	if partNumber == 1 {
-		sn, err := h.sniff(ur)
-		if err != nil {
-			h.writeError(w, r, ur.cause(err))
-			return
-		}
-		src = io.MultiReader(bytes.NewReader(sn.head), ur)
-	}
-	part, err := h.cfg.Storage.PutPart(r.Context(), bucket, key, uploadID, partNumber, src, size, md5sum)
-	if err != nil {
-		h.writeError(w, r, ur.cause(err))
+	defer u.close()
+	if err := u.fromRequest(r, c, uploadLimits{max: limit, declared: size}); err != nil {
+		h.writeError(w, r, err)
 		return
 	}
-	h.metrics.uploadedBytes.Add(float64(part.Size))
+	part, err := u.putPart(r.Context(), bucket, key, uploadID, partNumber, size, md5sum)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	w.Header().Set("ETag", quoteETag(part.ETag))
-	h.echoChecksums(w, r, c)
+	u.echoChecksums(w, r)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -171,12 +163,6 @@ func parseCompleteBody(r io.Reader) ([]storage.CompletePart, error) {
 		parts[i] = storage.CompletePart{PartNumber: p.PartNumber, ETag: strings.Trim(strings.TrimSpace(p.ETag), `"`)}
 	}
 	return parts, nil
-}
-
-func (e *Error) withMessage(m string) *Error {
-	c := *e
-	c.Message = m
-	return &c
 }
 
 func (h *handler) completeMultipart(w http.ResponseWriter, r *http.Request, bucket, key string) {
@@ -257,13 +243,6 @@ func (h *handler) abortMultipart(w http.ResponseWriter, r *http.Request, bucket,
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type owner struct {
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName"`
-}
-
-var imgateOwner = owner{ID: "imgate", DisplayName: "imgate"}
-
 type partXML struct {
 	PartNumber   int    `xml:"PartNumber"`
 	LastModified string `xml:"LastModified"`
@@ -285,8 +264,6 @@ type listPartsResult struct {
 	IsTruncated          bool      `xml:"IsTruncated"`
 	Parts                []partXML `xml:"Part"`
 }
-
-func s3Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (h *handler) listParts(w http.ResponseWriter, r *http.Request, bucket, key string) {
 	if _, ok := h.prepareWrite(w, r, actListMultipartParts, bucket, key); !ok {
@@ -330,17 +307,6 @@ func (h *handler) listParts(w http.ResponseWriter, r *http.Request, bucket, key 
 		res.NextPartNumberMarker = p.PartNumber
 	}
 	writeXML(w, http.StatusOK, res)
-}
-
-func intParam(v string, def, lo, hi int) (int, error) {
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo {
-		return 0, errInvalidArgument("Invalid integer parameter %q.", v)
-	}
-	return min(n, hi), nil
 }
 
 type uploadXML struct {

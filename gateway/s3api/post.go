@@ -95,108 +95,113 @@ func (h *handler) postObject(w http.ResponseWriter, r *http.Request, bucket stri
 		h.writeError(w, r, errMalformedPOST)
 		return
 	}
-	release, ok := h.acquire()
-	if !ok {
-		h.writeError(w, r, errSlowDown)
-		return
-	}
-	defer release()
-
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	fields, file, err := readFormFields(mr)
+	u, err := h.startUpload()
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	defer file.Close()
+	defer u.close()
+	form, err := h.readPostForm(r, multipart.NewReader(r.Body, params["boundary"]), bucket)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer form.file.Close()
+	u.fromReader(form.file, form.limits)
+	info, err := u.putObject(r.Context(), bucket, form.key, -1, storage.PutOptions{CacheControl: form.fields["cache-control"], Metadata: form.meta})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	answerPost(w, form, bucket, quoteETag(info.ETag))
+}
+
+// postForm is a POST object form whose policy and signature are verified.
+type postForm struct {
+	fields map[string]string // lower-cased names; "bucket" and "key" resolved
+	key    string
+	file   *multipart.Part
+	limits uploadLimits // MaxObjectBytes narrowed by the policy's content-length-range
+	meta   map[string]string
+}
+
+// readPostForm reads the fields preceding the file, then checks the
+// signature, the policy (expiry, conditions on every field), the key and
+// the signer's permission. On error the file part, if any, is closed.
+func (h *handler) readPostForm(r *http.Request, mr *multipart.Reader, bucket string) (form *postForm, err error) {
+	fields, file, err := readFormFields(mr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			file.Close()
+		}
+	}()
 	fields["bucket"] = bucket
 	key := fields["key"]
 	if key == "" {
-		h.writeError(w, r, errInvalidArgument("Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields."))
-		return
+		return nil, errInvalidArgument("Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.")
 	}
 	if strings.Contains(key, "${filename}") {
 		key = strings.ReplaceAll(key, "${filename}", file.FileName())
 		fields["key"] = key
 	}
 	reqCtx(r).key = key
-
-	// Signature and policy (expiry, conditions on every field).
 	a, policy, err := h.cfg.Verifier.VerifyPost(r.Context(), fields)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	id, err := h.cfg.Auth.Identity(r.Context(), a)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	if err := checkKey(key); err != nil {
-		h.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	if !id.Allowed(actPutObject, bucket, key) {
-		h.writeError(w, r, errAccessDenied)
-		return
+		return nil, errAccessDenied
 	}
 	if err := policy.CheckFields(fields); err != nil {
-		h.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	limit, minSize := h.cfg.MaxObjectBytes, int64(0)
-	tooLarge := errEntityTooLarge(h.cfg.MaxObjectBytes)
+	form = &postForm{fields: fields, key: key, file: file, limits: uploadLimits{max: h.cfg.MaxObjectBytes, declared: -1}}
 	if lo, hi, ok := policy.LengthRange(); ok {
-		minSize = lo
-		if hi < limit {
-			limit = hi
-			tooLarge = errorf("EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed size (%d bytes, from the policy's content-length-range).", hi)
+		form.limits.min = lo
+		if hi < form.limits.max {
+			form.limits.max = hi
+			form.limits.tooLarge = errorf("EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed size (%d bytes, from the policy's content-length-range).", hi)
 		}
 	}
-	meta := map[string]string{}
 	for k, v := range fields {
 		if name, ok := strings.CutPrefix(k, "x-amz-meta-"); ok && name != "" {
-			meta[name] = v
+			if form.meta == nil {
+				form.meta = map[string]string{}
+			}
+			form.meta[name] = v
 		}
 	}
-	if len(meta) == 0 {
-		meta = nil
-	} else if metadataTooLarge(meta) {
-		h.writeError(w, r, errorf("MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size (2048 bytes)."))
-		return
+	if metadataTooLarge(form.meta) {
+		return nil, errMetadataTooLarge
 	}
+	return form, nil
+}
 
-	ur := &uploadReader{r: file, limit: limit, tooLarge: tooLarge, min: minSize, declared: -1}
-	sn, err := h.sniff(ur)
-	if err != nil {
-		h.writeError(w, r, ur.cause(err))
-		return
-	}
-	opts := storage.PutOptions{ContentType: sn.typ, CacheControl: fields["cache-control"], Metadata: meta}
-	info, err := h.cfg.Storage.Put(r.Context(), bucket, key, io.MultiReader(bytes.NewReader(sn.head), ur), -1, opts)
-	if err != nil {
-		h.writeError(w, r, ur.cause(err))
-		return
-	}
-	h.metrics.uploadedBytes.Add(float64(info.Size))
-	if err := h.uploaded(r.Context(), info); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-
-	etag := quoteETag(info.ETag)
+// answerPost answers a stored POST upload as the form asked: a redirect,
+// or success_action_status 200, 201 (with an XML body) or 204.
+func answerPost(w http.ResponseWriter, form *postForm, bucket, etag string) {
 	w.Header().Set("ETag", etag)
-	location := "/" + bucket + "/" + key
+	location := "/" + bucket + "/" + form.key
 	w.Header().Set("Location", location)
-	redirect := fields["success_action_redirect"]
+	redirect := form.fields["success_action_redirect"]
 	if redirect == "" {
-		redirect = fields["redirect"]
+		redirect = form.fields["redirect"]
 	}
 	if redirect != "" {
 		if u, err := url.Parse(redirect); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 			q := u.Query()
 			q.Set("bucket", bucket)
-			q.Set("key", key)
+			q.Set("key", form.key)
 			q.Set("etag", etag)
 			u.RawQuery = q.Encode()
 			w.Header().Set("Location", u.String())
@@ -204,11 +209,11 @@ func (h *handler) postObject(w http.ResponseWriter, r *http.Request, bucket stri
 			return
 		}
 	}
-	switch status, _ := strconv.Atoi(fields["success_action_status"]); status {
+	switch status, _ := strconv.Atoi(form.fields["success_action_status"]); status {
 	case http.StatusOK:
 		w.WriteHeader(http.StatusOK)
 	case http.StatusCreated:
-		writeXML(w, http.StatusCreated, postResponse{Location: location, Bucket: bucket, Key: key, ETag: etag})
+		writeXML(w, http.StatusCreated, postResponse{Location: location, Bucket: bucket, Key: form.key, ETag: etag})
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}

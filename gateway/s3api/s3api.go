@@ -15,8 +15,6 @@ package s3api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,12 +22,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/imgate/imgate/gateway/auth"
 	"github.com/imgate/imgate/gateway/sigv4"
 	"github.com/imgate/imgate/gateway/storage"
+	"github.com/prometheus/client_golang/prometheus"
 )
+
+// Package s3api serves imgate's S3-compatible HTTP surface: path-style
+// requests (/BUCKET/KEY) against the two buckets NAME-original (clients read
+// and write) and NAME-resized (clients read only), plus the STS AssumeRole
+// action on POST /.
+//
+// Every request is authenticated with SigV4 (package sigv4), authorized per
+// identity (package auth), and answered with S3's XML bodies and error codes
+// and a request id. Bodies are streamed to the storage backend: memory per
+// request is bounded whatever the object size. Uploads are limited in size
+// (checked from the declared length before the body is read, and enforced
+// while streaming), in concurrency (503 SlowDown when full, never queued),
+// and in content type (sniffed from the first bytes, never trusted from the
+// header).
 
 // Hooks are called around writes into NAME-original.
 type Hooks struct {
@@ -151,31 +162,6 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	h.metrics = m
 	return h, nil
-}
-
-// requestCtx is the per-request state shared by handlers and error writing.
-type requestCtx struct {
-	id     string
-	hostID string
-	op     string
-	bucket string
-	key    string
-	code   string
-}
-
-type ctxKey struct{}
-
-func reqCtx(r *http.Request) *requestCtx {
-	if rc, ok := r.Context().Value(ctxKey{}).(*requestCtx); ok {
-		return rc
-	}
-	return &requestCtx{}
-}
-
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

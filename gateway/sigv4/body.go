@@ -69,6 +69,21 @@ type BodyReader struct {
 	err     error
 }
 
+// BodyOption changes what Auth.Body verifies.
+type BodyOption func(*bodyOptions)
+
+type bodyOptions struct {
+	skipContentMD5 bool
+}
+
+// ContentMD5CheckedElsewhere makes Body skip the Content-MD5 digest: for
+// callers that hand the header to a component that checks it (a storage
+// backend that stores nothing on a mismatch), so each byte is hashed once
+// less. The header stays covered by the signature.
+func ContentMD5CheckedElsewhere() BodyOption {
+	return func(o *bodyOptions) { o.skipContentMD5 = true }
+}
+
 // Body returns a reader over the decoded payload of r that verifies, as it
 // streams: the signed SHA-256 (SignedSHA256), the aws-chunked framing, chunk
 // and trailer signatures and decoded length (streaming modes), Content-MD5
@@ -76,7 +91,11 @@ type BodyReader struct {
 // failed check as an *Error instead of io.EOF, so a backend streaming from it
 // aborts and stores nothing. Malformed checksum headers are refused here,
 // before any byte is read.
-func (a *Auth) Body(r *http.Request) (io.ReadCloser, error) {
+func (a *Auth) Body(r *http.Request, opts ...BodyOption) (io.ReadCloser, error) {
+	var o bodyOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	br := &BodyReader{}
 	var src io.Reader = http.NoBody
 	if r.Body != nil {
@@ -84,25 +103,11 @@ func (a *Auth) Body(r *http.Request) (io.ReadCloser, error) {
 		br.body = r.Body
 	}
 
-	if v := r.Header.Values("Content-Md5"); len(v) > 0 {
-		want, err := base64.StdEncoding.Strict().DecodeString(v[0])
-		if len(v) != 1 || err != nil || len(want) != md5.Size {
-			return nil, ErrInvalidDigest
-		}
-		br.checks = append(br.checks, &check{name: "content-md5", h: md5.New(), want: want})
+	checks, err := headerChecks(r.Header, o)
+	if err != nil {
+		return nil, err
 	}
-	for _, name := range ChecksumHeaders {
-		v := r.Header.Values(name)
-		if len(v) == 0 {
-			continue
-		}
-		h, size, _ := NewChecksum(name)
-		want, err := base64.StdEncoding.Strict().DecodeString(v[0])
-		if len(v) != 1 || err != nil || len(want) != size {
-			return nil, ErrInvalidRequest.Withf("Value for %s header is invalid.", name)
-		}
-		br.checks = append(br.checks, &check{name: name, h: h, want: want})
-	}
+	br.checks = checks
 	var declared []string
 	for _, v := range r.Header.Values("X-Amz-Trailer") {
 		for name := range strings.SplitSeq(v, ",") {
@@ -155,6 +160,32 @@ func (a *Auth) Body(r *http.Request) (io.ReadCloser, error) {
 	}
 	br.src = src
 	return br, nil
+}
+
+// headerChecks returns the digests announced in headers: Content-MD5 (unless
+// checked elsewhere) and x-amz-checksum-*. Malformed values are refused.
+func headerChecks(hdr http.Header, o bodyOptions) ([]*check, error) {
+	var checks []*check
+	if v := hdr.Values("Content-Md5"); len(v) > 0 && !o.skipContentMD5 {
+		want, err := base64.StdEncoding.Strict().DecodeString(v[0])
+		if len(v) != 1 || err != nil || len(want) != md5.Size {
+			return nil, ErrInvalidDigest
+		}
+		checks = append(checks, &check{name: "content-md5", h: md5.New(), want: want})
+	}
+	for _, name := range ChecksumHeaders {
+		v := hdr.Values(name)
+		if len(v) == 0 {
+			continue
+		}
+		h, size, _ := NewChecksum(name)
+		want, err := base64.StdEncoding.Strict().DecodeString(v[0])
+		if len(v) != 1 || err != nil || len(want) != size {
+			return nil, ErrInvalidRequest.Withf("Value for %s header is invalid.", name)
+		}
+		checks = append(checks, &check{name: name, h: h, want: want})
+	}
+	return checks, nil
 }
 
 // Read implements io.Reader.

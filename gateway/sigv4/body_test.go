@@ -193,3 +193,31 @@ func TestVerifyDoesNotReadBody(t *testing.T) {
 		}
 	}
 }
+
+// ContentMD5CheckedElsewhere skips only the MD5 (left to the storage
+// backend); the other digests are still verified.
+func TestBodyContentMD5CheckedElsewhere(t *testing.T) {
+	data := []byte(strings.Repeat("md5 elsewhere ", 100))
+	wrongMD5 := base64.StdEncoding.EncodeToString(md5sum(data[1:]))
+	open := func(hdr map[string]string, opts ...BodyOption) error {
+		r := httptest.NewRequest("PUT", "http://h/b/k", strings.NewReader(string(data)))
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		rc, err := (&Auth{Payload: Unsigned, DecodedLength: -1}).Body(r, opts...)
+		if err != nil {
+			return err
+		}
+		_, err = io.ReadAll(rc)
+		return err
+	}
+	if err := open(map[string]string{"Content-Md5": wrongMD5}); !errors.Is(err, ErrBadDigest) {
+		t.Fatalf("without the option: %v, want BadDigest", err)
+	}
+	if err := open(map[string]string{"Content-Md5": wrongMD5}, ContentMD5CheckedElsewhere()); err != nil {
+		t.Fatalf("with the option: %v, want the MD5 left unchecked", err)
+	}
+	if err := open(map[string]string{"Content-Md5": wrongMD5, "x-amz-checksum-crc32": b64crc32(data[1:])}, ContentMD5CheckedElsewhere()); !errors.Is(err, ErrBadDigest) {
+		t.Fatalf("crc32 with the option: %v, want BadDigest", err)
+	}
+}
