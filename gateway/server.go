@@ -5,7 +5,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/imgate/imgate/internal/httpjson"
 )
 
 // Checker reports whether a dependency (storage, job store) is reachable.
@@ -84,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	s.mux = mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
@@ -158,7 +159,7 @@ func (s *Server) Serve(ctx context.Context) error {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
@@ -175,10 +176,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		out[name] = "ok"
 	}
 	if !ok {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": out})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": out})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ok", "checks": out})
 }
 
 // statusRecorder captures the status code for metrics and logs.
@@ -246,10 +247,4 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(w, r)
 	})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/imgate/imgate/admin/client"
 	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/jobs"
+	"github.com/imgate/imgate/gateway/jobsapi"
 	"github.com/imgate/imgate/gateway/storage"
 	"github.com/imgate/imgate/gateway/storage/fs"
 	"github.com/imgate/imgate/resizer"
@@ -47,7 +48,6 @@ func startRealAPI(t *testing.T) *realAPI {
 	svc, err := jobs.Open(ctx, jobs.Config{
 		Storage: store, Bucket: "imgate", SQLitePath: filepath.Join(dir, "jobs.db"),
 		Resizer: resizer.New(resizer.Options{}), Workers: 1, MaxAttempts: 2,
-		AdminToken: adminToken, EventsToken: "evt",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func startRealAPI(t *testing.T) *realAPI {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/admin/", svc.AdminHandler())
+	mux.Handle("/v1/admin/", jobsapi.New(jobsapi.Config{Jobs: svc, AdminToken: adminToken}).Admin())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.CloseClientConnections()

@@ -20,6 +20,7 @@ import (
 	"github.com/imgate/imgate/gateway"
 	"github.com/imgate/imgate/gateway/auth"
 	"github.com/imgate/imgate/gateway/jobs"
+	"github.com/imgate/imgate/gateway/jobsapi"
 	"github.com/imgate/imgate/gateway/s3api"
 	"github.com/imgate/imgate/gateway/secrets"
 	"github.com/imgate/imgate/gateway/sigv4"
@@ -269,8 +270,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Storage: store, Bucket: f.bucket, DatabaseURL: f.database,
 		SQLitePath: filepath.Join(f.data, "jobs.db"), Resizer: rs, Workers: workers,
 		JobTimeout: f.jobTimeout, CacheControl: f.cacheControl, ReconcileInterval: f.reconcileInterval,
-		SeedPresets: seed, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken,
-		Logger: log, Registerer: reg,
+		SeedPresets: seed, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return fmt.Errorf("open job store: %w", err)
@@ -324,7 +324,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("uploads api: %w", err)
 	}
-	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobSvc.AdminHandler(), Events: jobSvc.EventsHandler()})
+	jobsHTTP := jobsapi.New(jobsapi.Config{Jobs: jobSvc, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken, Logger: log})
+	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events()})
 
 	if err := jobSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)

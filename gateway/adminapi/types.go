@@ -1,5 +1,5 @@
 // Package adminapi holds the JSON wire types of imgate's admin API
-// (/v1/admin/…), shared by the server (package jobs serves them) and the
+// (/v1/admin/…), shared by the server (package jobsapi serves them) and the
 // terminal dashboard (package admin reads them).
 //
 // Endpoints (all need "Authorization: Bearer <admin token>"; errors are
@@ -32,8 +32,15 @@ const (
 	StateRunning   = "running"   // a worker has it
 	StateRetrying  = "retrying"  // failed transiently, will run again (River: retryable)
 	StateCompleted = "completed" // every variant written
-	StateFailed    = "failed"    // failed for good (River: discarded)
-	StateCancelled = "cancelled" // cancelled by an operator
+	StateFailed    = "failed"    // failed for good (River: discarded, or cancelled by the worker: the image can never be processed)
+	StateCancelled = "cancelled" // cancelled by an operator, or waiting when its original was deleted
+)
+
+// Backfill states.
+const (
+	BackfillRunning   = "running"   // scanning, or waiting for its jobs
+	BackfillDone      = "done"      // every job finished
+	BackfillCancelled = "cancelled" // cancelled by an operator
 )
 
 // Job is one resize job: the variants of one original at one preset version.
@@ -140,7 +147,7 @@ type BackfillRequest struct {
 // Backfill reports a backfill's progress.
 type Backfill struct {
 	ID         int64      `json:"id"`
-	State      string     `json:"state"` // running, done, cancelled, failed
+	State      string     `json:"state"` // BackfillRunning, BackfillDone or BackfillCancelled
 	Presets    []string   `json:"presets"`
 	Total      int64      `json:"total"`    // originals found so far (final once Scanned)
 	Enqueued   int64      `json:"enqueued"` // jobs created

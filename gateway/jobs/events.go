@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/imgate/imgate/gateway/adminapi"
+	"github.com/imgate/imgate/gateway/jobdb"
 )
 
 // eventLog is the persisted, append-only log of job events. Ids increase
@@ -16,7 +17,7 @@ import (
 // id N and asks for ids > N never misses one. The newest `keep` events are
 // kept.
 type eventLog struct {
-	db   *db
+	db   *jobdb.DB
 	keep int
 	log  *slog.Logger
 
@@ -24,7 +25,7 @@ type eventLog struct {
 	wake chan struct{} // closed and replaced on every local append
 }
 
-func newEventLog(d *db, keep int) *eventLog {
+func newEventLog(d *jobdb.DB, keep int) *eventLog {
 	return &eventLog{db: d, keep: keep, wake: make(chan struct{})}
 }
 
@@ -53,15 +54,15 @@ func (l *eventLog) append(ctx context.Context, ev adminapi.Event) {
 
 func (l *eventLog) insert(ctx context.Context, ev adminapi.Event) (int64, error) {
 	ev.ID = 0
-	ev.At = msTime(nowMS())
+	ev.At = jobdb.MSTime(jobdb.NowMS())
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return 0, fmt.Errorf("jobs: encode event: %w", err)
 	}
-	if l.db.dialect != dialectPostgres {
-		return l.db.insertID(ctx, `INSERT INTO imgate_events (at, type, payload) VALUES (?, ?, ?)`, ev.At.UnixMilli(), ev.Type, string(payload))
+	if l.db.Dialect != jobdb.Postgres {
+		return l.db.InsertID(ctx, `INSERT INTO imgate_events (at, type, payload) VALUES (?, ?, ?)`, ev.At.UnixMilli(), ev.Type, string(payload))
 	}
-	tx, err := l.db.sql.BeginTx(ctx, nil)
+	tx, err := l.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("jobs: append event: %w", err)
 	}
@@ -82,7 +83,7 @@ func (l *eventLog) insert(ctx context.Context, ev adminapi.Event) (int64, error)
 
 // after returns up to limit events with id > after, oldest first.
 func (l *eventLog) after(ctx context.Context, after int64, limit int) ([]adminapi.Event, error) {
-	rows, err := l.db.query(ctx, `SELECT id, payload FROM imgate_events WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	rows, err := l.db.Query(ctx, `SELECT id, payload FROM imgate_events WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: read events: %w", err)
 	}
@@ -109,7 +110,7 @@ func (l *eventLog) after(ctx context.Context, after int64, limit int) ([]adminap
 // last returns the newest event id (0 when empty).
 func (l *eventLog) last(ctx context.Context) (int64, error) {
 	var id int64
-	if err := l.db.queryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM imgate_events`).Scan(&id); err != nil {
+	if err := l.db.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM imgate_events`).Scan(&id); err != nil {
 		return 0, fmt.Errorf("jobs: last event: %w", err)
 	}
 	return id, nil
@@ -121,5 +122,18 @@ func (l *eventLog) prune(ctx context.Context) {
 	if err != nil || last <= int64(l.keep) {
 		return
 	}
-	_, _ = l.db.exec(ctx, `DELETE FROM imgate_events WHERE id <= ?`, last-int64(l.keep))
+	_, _ = l.db.Exec(ctx, `DELETE FROM imgate_events WHERE id <= ?`, last-int64(l.keep))
 }
+
+// LastEventID returns the id of the newest event in the log (0 when empty).
+func (s *Service) LastEventID(ctx context.Context) (int64, error) { return s.events.last(ctx) }
+
+// EventsAfter returns up to limit events with id > after, oldest first. The
+// log holds the events of every node sharing the store.
+func (s *Service) EventsAfter(ctx context.Context, after int64, limit int) ([]adminapi.Event, error) {
+	return s.events.after(ctx, after, limit)
+}
+
+// EventsChanged returns a channel closed when this process appends the next
+// event (other nodes' events are only seen by reading).
+func (s *Service) EventsChanged() <-chan struct{} { return s.events.changed() }

@@ -57,29 +57,8 @@ func (s *Service) refreshGauges(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	for _, st := range []string{adminapi.StateQueued, adminapi.StateRunning, adminapi.StateRetrying,
-		adminapi.StateCompleted, adminapi.StateFailed, adminapi.StateCancelled} {
+	for _, st := range States {
 		s.metrics.byState.WithLabelValues(st).Set(float64(counts[st]))
 	}
 	s.metrics.queueDepth.Set(float64(counts[adminapi.StateQueued] + counts[adminapi.StateRetrying]))
-}
-
-func (s *Service) countByState(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.query(ctx, `SELECT state, COUNT(*) FROM imgate_jobs GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var (
-			st string
-			n  int64
-		)
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
 }

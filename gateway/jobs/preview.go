@@ -1,83 +1,45 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/gif" // decoders for preview
-	_ "image/jpeg"
-	"image/png"
-	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/storage"
 	"github.com/imgate/imgate/resizer"
 )
 
-func (s *Service) handlePreview(w http.ResponseWriter, r *http.Request) {
-	var req adminapi.PreviewRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := fromWire(req.Preset)
+// Preview renders preset p (validated here) from the original key, or from
+// the newest original when key is empty, without storing anything. It
+// returns the variant and the key it used.
+func (s *Service) Preview(ctx context.Context, p resizer.Preset, key string) (resizer.Variant, string, error) {
 	if err := p.Validate(); err != nil {
-		s.fail(w, r, err)
-		return
+		return resizer.Variant{}, "", err
 	}
 	p = p.Normalize()
-	ctx := r.Context()
-	key := req.Key
 	if key == "" {
 		newest, err := s.newestOriginal(ctx)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return resizer.Variant{}, "", err
 		}
 		key = newest
 	} else if err := storage.ValidateKey(key); err != nil {
-		s.fail(w, r, &inputError{msg: err.Error()})
-		return
+		return resizer.Variant{}, "", &InvalidError{Msg: err.Error()}
 	}
 	rc, _, err := s.cfg.Storage.Get(ctx, s.original, key, storage.GetOptions{Length: -1})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return resizer.Variant{}, "", fmt.Errorf("jobs: preview: %w", err)
 	}
 	defer rc.Close()
 	_, variants, err := s.cfg.Resizer.Resize(ctx, rc, []resizer.Preset{p})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return resizer.Variant{}, "", fmt.Errorf("jobs: preview: %w", err)
 	}
 	if len(variants) == 0 {
-		s.fail(w, r, errors.New("resizer returned no variant"))
-		return
+		return resizer.Variant{}, "", errors.New("jobs: preview: resizer returned no variant")
 	}
-	v := variants[0]
-	out := v.Data
-	if v.ContentType != "image/png" {
-		img, _, err := image.Decode(bytes.NewReader(v.Data))
-		if err != nil {
-			s.fail(w, r, fmt.Errorf("decode preview: %w", err))
-			return
-		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			s.fail(w, r, fmt.Errorf("encode preview: %w", err))
-			return
-		}
-		out = buf.Bytes()
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Imgate-Preview-Key", key)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	_, _ = w.Write(out)
+	return variants[0], key, nil
 }
 
 // newestOriginal returns the most recently modified original (scanning at
@@ -100,7 +62,11 @@ func (s *Service) newestOriginal(ctx context.Context) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", &inputError{msg: "no original to preview: upload an image first or name a key"}
+		return "", &InvalidError{Msg: "no original to preview: upload an image first or name a key"}
 	}
 	return best, nil
 }
+
+// PublicReason is the text users may see for an error of this package or
+// of the resizer: never internal paths or credentials.
+func PublicReason(err error) string { return publicReason(err) }

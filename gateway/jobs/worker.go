@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,36 +18,10 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/imgate/imgate/gateway/adminapi"
+	"github.com/imgate/imgate/gateway/presets"
 	"github.com/imgate/imgate/gateway/storage"
 	"github.com/imgate/imgate/resizer"
 )
-
-// resizeArgs are the arguments of a resize job. The fields tagged
-// river:"unique" are its identity: duplicate triggers collapse into one job.
-type resizeArgs struct {
-	Bucket        string   `json:"bucket" river:"unique"`
-	Key           string   `json:"key" river:"unique"`
-	ETag          string   `json:"etag" river:"unique"`
-	PresetVersion int64    `json:"preset_version" river:"unique"`
-	Presets       []string `json:"presets,omitempty" river:"unique"` // empty = all presets of the version
-	Source        string   `json:"source"`
-	BackfillID    int64    `json:"backfill_id,omitempty"`
-}
-
-func (resizeArgs) Kind() string { return jobKind }
-
-// uniqueStates are all job states: a finished job (completed or failed) still
-// blocks a duplicate of itself; Deleted forgets finished jobs so re-uploads
-// of identical bytes run again, and operators retry failed jobs explicitly.
-var uniqueStates = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted,
-	rivertype.JobStateDiscarded, rivertype.JobStatePending, rivertype.JobStateRetryable,
-	rivertype.JobStateRunning, rivertype.JobStateScheduled,
-}
-
-func (resizeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
-}
 
 type resizeWorker struct {
 	river.WorkerDefaults[resizeArgs]
@@ -61,12 +36,11 @@ func (e *permanentError) Error() string { return e.msg }
 func (w *resizeWorker) Work(ctx context.Context, job *river.Job[resizeArgs]) error {
 	s := w.s
 	start := time.Now()
-	s.markRunning(ctx, job.JobRow, job.Args)
+	s.markRunning(ctx, job.JobRow)
 	variants, bytesIn, err := s.process(ctx, job.Args)
 	dur := time.Since(start)
 	if err == nil {
-		s.recordCompleted(ctx, job.JobRow, job.Args, variants, bytesIn, dur)
-		return nil
+		return s.completed(ctx, job, variants, bytesIn, dur)
 	}
 	public := publicReason(err)
 	var perm *permanentError
@@ -74,40 +48,42 @@ func (w *resizeWorker) Work(ctx context.Context, job *river.Job[resizeArgs]) err
 	switch {
 	case permanent:
 		s.log.InfoContext(ctx, "job failed", "job", job.ID, "key", job.Args.Key, "reason", public)
-		s.recordFailure(ctx, job.JobRow, job.Args, adminapi.StateFailed, public, dur)
+		s.recordFailure(ctx, job.JobRow, true, public, dur)
 		return river.JobCancel(errors.New(public))
 	case job.Attempt >= job.MaxAttempts:
 		s.log.WarnContext(ctx, "job failed after retries", "job", job.ID, "key", job.Args.Key, "attempts", job.Attempt, "err", err)
-		s.recordFailure(ctx, job.JobRow, job.Args, adminapi.StateFailed, public, dur)
+		s.recordFailure(ctx, job.JobRow, true, public, dur)
 	default:
 		s.log.InfoContext(ctx, "job will retry", "job", job.ID, "key", job.Args.Key, "attempt", job.Attempt, "err", err)
-		s.recordFailure(ctx, job.JobRow, job.Args, adminapi.StateRetrying, public, dur)
+		s.recordFailure(ctx, job.JobRow, false, public, dur)
 	}
 	return fmt.Errorf("%s: %w", public, err)
 }
 
+// completed records the variants and completes the River job in one
+// transaction. Should that fail, the job fails this attempt and runs again.
+func (s *Service) completed(ctx context.Context, job *river.Job[resizeArgs], variants []adminapi.VariantOK, bytesIn int64, dur time.Duration) error {
+	err := s.queue.inTx(ctx, func(tx txn) error {
+		return completeTx(ctx, tx, job, variants, bytesIn, dur.Milliseconds())
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "record completed job", "job", job.ID, "err", err)
+		return fmt.Errorf("record completed job: %w", err)
+	}
+	s.metrics.jobDur.Observe(dur.Seconds())
+	s.log.InfoContext(ctx, "job completed", "job", job.ID, "key", job.Args.Key, "variants", len(variants), "ms", dur.Milliseconds())
+	return nil
+}
+
 // process renders and stores the variants of one original.
 func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.VariantOK, int64, error) {
-	set, err := s.presets.load(ctx, args.PresetVersion)
+	set, err := s.presets.Load(ctx, args.PresetVersion)
 	if err != nil {
 		return nil, 0, fmt.Errorf("load preset version %d: %w", args.PresetVersion, err)
 	}
-	var stored []storedPreset
-	if len(args.Presets) == 0 {
-		stored = set.Presets
-	} else {
-		for _, name := range args.Presets {
-			if sp, ok := set.get(name); ok {
-				stored = append(stored, sp)
-			}
-		}
-	}
-	if len(stored) == 0 {
+	list := jobPresets(set, args.Presets)
+	if len(list) == 0 {
 		return nil, 0, nil
-	}
-	presets := make([]resizer.Preset, len(stored))
-	for i, sp := range stored {
-		presets[i] = sp.Preset
 	}
 
 	rc, info, err := s.cfg.Storage.Get(ctx, args.Bucket, args.Key, storage.GetOptions{Length: -1})
@@ -128,20 +104,20 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 		s.testHookResize(args.Key)
 	}
 	resizeStart := time.Now()
-	_, variants, err := s.cfg.Resizer.Resize(ctx, counter, presets)
+	_, variants, err := s.cfg.Resizer.Resize(ctx, counter, list)
 	resizeDur := time.Since(resizeStart)
 	s.metrics.bytesIn.Add(float64(counter.n))
 	if err != nil {
 		return nil, counter.n, fmt.Errorf("resize: %w", err)
 	}
-	etag := normETag(info.ETag)
+	etag := NormETag(info.ETag)
 	if etag == "" {
 		etag = args.ETag
 	}
 	perVariant := resizeDur / time.Duration(max(len(variants), 1))
 	out := make([]adminapi.VariantOK, 0, len(variants))
 	for _, v := range variants {
-		sp, _ := set.get(v.Preset)
+		sp, _ := set.Get(v.Preset)
 		putStart := time.Now()
 		vkey := v.Preset + "/" + args.Key
 		_, err := s.cfg.Storage.Put(ctx, s.resized, vkey, bytes.NewReader(v.Data), int64(len(v.Data)), storage.PutOptions{
@@ -174,6 +150,17 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 	return out, counter.n, nil
 }
 
+// jobPresets returns the presets of set a job renders: names, or all when empty.
+func jobPresets(set presets.Set, names []string) []resizer.Preset {
+	var list []resizer.Preset
+	for _, sp := range set.Presets {
+		if len(names) == 0 || slices.Contains(names, sp.Name) {
+			list = append(list, sp.Preset)
+		}
+	}
+	return list
+}
+
 type countingReader struct {
 	r io.Reader
 	n int64
@@ -195,13 +182,13 @@ func publicReason(err error) string {
 	if errors.As(err, &re) {
 		kind := re.Kind.String()
 		msg := re.Public()
-		if (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) && !containsAny(strings.ToLower(msg), "truncat") {
+		if (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) && !strings.Contains(strings.ToLower(msg), "truncat") {
 			msg += " (truncated: the data ends early)"
 		}
 		if msg == "" {
 			return kind
 		}
-		if !containsAny(msg, kind) {
+		if !strings.Contains(msg, kind) {
 			return kind + ": " + msg
 		}
 		return msg
@@ -239,9 +226,6 @@ func (h *errorHandler) HandleError(context.Context, *rivertype.JobRow, error) *r
 
 func (h *errorHandler) HandlePanic(ctx context.Context, row *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
 	h.s.log.ErrorContext(ctx, "panic in resize job", "job", row.ID, "panic", fmt.Sprint(panicVal), "trace", trace)
-	var args resizeArgs
-	if err := decodeArgs(row, &args); err == nil {
-		h.s.recordFailure(ctx, row, args, adminapi.StateFailed, "internal error while processing the image", 0)
-	}
+	h.s.recordFailure(ctx, row, true, "internal error while processing the image", 0)
 	return &river.ErrorHandlerResult{SetCancelled: true}
 }

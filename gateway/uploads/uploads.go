@@ -32,6 +32,7 @@ import (
 	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/auth"
 	"github.com/imgate/imgate/gateway/storage"
+	"github.com/imgate/imgate/internal/httpjson"
 )
 
 // Config configures the handler.
@@ -189,7 +190,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, reqID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpjson.Write(w, http.StatusOK, res)
 }
 
 // authorized checks the bearer API key, in constant time, against the
@@ -514,12 +515,5 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, reqID strin
 	}
 	var body adminapi.ErrorBody
 	body.Error.Code, body.Error.Message = ae.code, ae.message
-	writeJSON(w, ae.status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, ae.status, body)
 }

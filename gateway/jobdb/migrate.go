@@ -1,76 +1,33 @@
-package jobs
+package jobdb
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 )
-
-// dialect is the SQL flavour of the job store.
-type dialect int
-
-const (
-	dialectSQLite dialect = iota + 1
-	dialectPostgres
-)
-
-// db wraps the database/sql handle used for imgate's own tables (the River
-// tables are managed by River). Queries are written with '?' placeholders and
-// rewritten to $N for PostgreSQL.
-type db struct {
-	sql     *sql.DB
-	dialect dialect
-}
-
-func (d *db) q(query string) string {
-	if d.dialect != dialectPostgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
-}
-
-func (d *db) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return d.sql.ExecContext(ctx, d.q(query), args...)
-}
-
-func (d *db) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return d.sql.QueryContext(ctx, d.q(query), args...)
-}
-
-func (d *db) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.sql.QueryRowContext(ctx, d.q(query), args...)
-}
-
-// insertID runs an INSERT that creates one row with an auto-increment id and returns the id.
-func (d *db) insertID(ctx context.Context, query string, args ...any) (int64, error) {
-	var id int64
-	err := d.queryRow(ctx, query+" RETURNING id", args...).Scan(&id)
-	return id, err
-}
 
 // migrations of imgate's own tables, per dialect. Each entry runs once, in order.
-func (d *db) migrations() []string {
+func (d *DB) migrations() []string {
 	serial := "INTEGER PRIMARY KEY AUTOINCREMENT"
-	if d.dialect == dialectPostgres {
+	if d.Dialect == Postgres {
 		serial = "BIGSERIAL PRIMARY KEY"
 	}
 	return []string{
 		// 1: presets, jobs, variants, errors, backfills, events.
-		`CREATE TABLE IF NOT EXISTS imgate_preset_sets (
+		jobTables(serial) + backfillAndEventTables(serial),
+		// 2: a job's state is River's; imgate keeps only the outcomes it
+		// decides itself (completed, cancelled by an operator), written in the
+		// same transaction as River's change.
+		`ALTER TABLE imgate_jobs ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+		UPDATE imgate_jobs SET outcome = state WHERE state IN ('completed', 'cancelled');
+		DROP INDEX IF EXISTS imgate_jobs_state;
+		ALTER TABLE imgate_jobs DROP COLUMN state`,
+	}
+}
+
+func jobTables(serial string) string {
+	return `CREATE TABLE IF NOT EXISTS imgate_preset_sets (
 			version BIGINT PRIMARY KEY,
 			created_at BIGINT NOT NULL,
 			presets TEXT NOT NULL
@@ -117,7 +74,11 @@ func (d *db) migrations() []string {
 			at BIGINT NOT NULL,
 			error TEXT NOT NULL
 		);
-		CREATE INDEX IF NOT EXISTS imgate_job_errors_job ON imgate_job_errors (job_id);
+		CREATE INDEX IF NOT EXISTS imgate_job_errors_job ON imgate_job_errors (job_id);`
+}
+
+func backfillAndEventTables(serial string) string {
+	return `
 		CREATE TABLE IF NOT EXISTS imgate_backfills (
 			id ` + serial + `,
 			state TEXT NOT NULL,
@@ -144,27 +105,27 @@ func (d *db) migrations() []string {
 			at BIGINT NOT NULL,
 			type TEXT NOT NULL,
 			payload TEXT NOT NULL
-		);`,
-	}
+		);`
 }
 
-// migrate creates or upgrades imgate's tables. On PostgreSQL it holds an
-// advisory lock so that nodes starting together do not race.
-func (d *db) migrate(ctx context.Context, riverMigrate func(context.Context) error) error {
-	if d.dialect == dialectSQLite {
+// Migrate creates or upgrades imgate's tables after running River's
+// migrations (riverMigrate). On PostgreSQL it holds an advisory lock so that
+// nodes starting together do not race.
+func (d *DB) Migrate(ctx context.Context, riverMigrate func(context.Context) error) error {
+	if d.Dialect == SQLite {
 		// One connection only: River's migrator must run before we hold it.
 		if err := riverMigrate(ctx); err != nil {
 			return err
 		}
 	}
-	conn, err := d.sql.Conn(ctx)
+	conn, err := d.SQL.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("jobs: migrate: %w", err)
+		return fmt.Errorf("jobdb: migrate: %w", err)
 	}
 	defer conn.Close()
-	if d.dialect == dialectPostgres {
+	if d.Dialect == Postgres {
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(74656101)"); err != nil {
-			return fmt.Errorf("jobs: migrate lock: %w", err)
+			return fmt.Errorf("jobdb: migrate lock: %w", err)
 		}
 		defer func() {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(74656101)")
@@ -175,49 +136,44 @@ func (d *db) migrate(ctx context.Context, riverMigrate func(context.Context) err
 		}
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS imgate_schema (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("jobs: migrate: %w", err)
+		return fmt.Errorf("jobdb: migrate: %w", err)
 	}
 	var have int
 	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM imgate_schema`).Scan(&have); err != nil {
-		return fmt.Errorf("jobs: migrate: %w", err)
+		return fmt.Errorf("jobdb: migrate: %w", err)
 	}
 	for i, m := range d.migrations() {
-		v := i + 1
-		if v <= have {
-			continue
-		}
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("jobs: migrate %d: %w", v, err)
-		}
-		for stmt := range strings.SplitSeq(m, ";") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
+		if v := i + 1; v > have {
+			if err := d.apply(ctx, conn, v, m); err != nil {
+				return err
 			}
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				_ = tx.Rollback()
-				return fmt.Errorf("jobs: migrate %d: %w", v, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO imgate_schema (version) VALUES (?)`), v); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("jobs: migrate %d: %w", v, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("jobs: migrate %d: %w", v, err)
 		}
 	}
 	return nil
 }
 
-func nowMS() int64 { return time.Now().UnixMilli() }
-
-func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-func msPtr(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
+// apply runs migration v in one transaction.
+func (d *DB) apply(ctx context.Context, conn interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, v int, m string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("jobdb: migrate %d: %w", v, err)
 	}
-	t := msTime(v.Int64)
-	return &t
+	defer func() { _ = tx.Rollback() }()
+	for stmt := range strings.SplitSeq(m, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("jobdb: migrate %d: %w", v, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, d.Q(`INSERT INTO imgate_schema (version) VALUES (?)`), v); err != nil {
+		return fmt.Errorf("jobdb: migrate %d: %w", v, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("jobdb: migrate %d: %w", v, err)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package jobs
+package jobsapi
 
 import (
 	"encoding/json"
@@ -14,7 +14,7 @@ import (
 // handleEvents streams job events as Server-Sent Events. A client resumes
 // with Last-Event-ID (or ?last_event_id=N) and gets every event after it that
 // the log still holds; without one it gets events from now on.
-func (s *Service) handleEvents(w http.ResponseWriter, r *http.Request) {
+func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lastStr := r.Header.Get("Last-Event-ID")
 	if lastStr == "" {
@@ -24,21 +24,21 @@ func (s *Service) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if lastStr != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(lastStr), 10, 64)
 		if err != nil || n < 0 {
-			s.fail(w, r, &inputError{msg: fmt.Sprintf("Last-Event-ID %q is not a non-negative integer", lastStr)})
+			a.fail(w, r, &badRequest{msg: fmt.Sprintf("Last-Event-ID %q is not a non-negative integer", lastStr)})
 			return
 		}
 		last = n
 	} else {
-		n, err := s.events.last(ctx)
+		n, err := a.jobs.LastEventID(ctx)
 		if err != nil {
-			s.fail(w, r, err)
+			a.fail(w, r, err)
 			return
 		}
 		last = n
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		s.fail(w, r, errors.New("streaming not supported by the response writer"))
+		a.fail(w, r, errors.New("streaming not supported by the response writer"))
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -51,8 +51,8 @@ func (s *Service) handleEvents(w http.ResponseWriter, r *http.Request) {
 	defer poll.Stop()
 	idle := 0
 	for {
-		wake := s.events.changed()
-		evs, err := s.events.after(ctx, last, 500)
+		wake := a.jobs.EventsChanged()
+		evs, err := a.jobs.EventsAfter(ctx, last, 500)
 		if err != nil {
 			return
 		}

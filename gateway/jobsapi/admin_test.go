@@ -1,4 +1,4 @@
-package jobs
+package jobsapi
 
 import (
 	"bufio"
@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,22 +14,8 @@ import (
 	"time"
 
 	"github.com/imgate/imgate/gateway/adminapi"
+	"github.com/imgate/imgate/gateway/jobs/jobstest"
 )
-
-type tlogWriter struct{ t testing.TB }
-
-func (w tlogWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
 
 var adminEndpoints = []struct{ method, path string }{
 	{"GET", "/v1/admin/jobs"},
@@ -52,7 +37,7 @@ var adminEndpoints = []struct{ method, path string }{
 }
 
 func TestAdminRefusesMissingOrWrongToken(t *testing.T) {
-	e := newEnv(t, envOpts{})
+	e := newEnv(t, jobstest.Options{})
 	for _, ep := range adminEndpoints {
 		for _, tok := range []string{"", "wrong-token", testAdminToken + "x", testEventsToken} {
 			resp, raw := e.do(t, ep.method, ep.path, tok, `{"name":"x","geometry":"10x10"}`)
@@ -84,7 +69,7 @@ func TestAdminRefusesMissingOrWrongToken(t *testing.T) {
 }
 
 func TestAdminValidatesInput(t *testing.T) {
-	e := newEnv(t, envOpts{})
+	e := newEnv(t, jobstest.Options{})
 	cases := []struct {
 		method, path string
 		body         any
@@ -145,12 +130,12 @@ func TestAdminValidatesInput(t *testing.T) {
 }
 
 func TestAdminJobsRetryCancelStatsPreview(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.upload(t, "bad.jpg", []byte("not an image, clearly"))
+	e := newEnv(t, jobstest.Options{})
+	e.Upload(t, "bad.jpg", []byte("not an image, clearly"))
 	time.Sleep(10 * time.Millisecond)
-	e.upload(t, "ok.jpg", jpegBytes(t, 300, 200))
-	ok := e.waitKey(t, "ok.jpg", adminapi.StateCompleted)
-	bad := e.waitKey(t, "bad.jpg", adminapi.StateFailed)
+	e.Upload(t, "ok.jpg", jobstest.JPEG(t, 300, 200))
+	ok := e.WaitKey(t, "ok.jpg", adminapi.StateCompleted)
+	bad := e.WaitKey(t, "bad.jpg", adminapi.StateFailed)
 
 	var list adminapi.JobList
 	if code := e.admin(t, "GET", "/v1/admin/jobs?state=failed", nil, &list); code != 200 || len(list.Jobs) != 1 || list.Jobs[0].ID != bad.ID {
@@ -180,7 +165,7 @@ func TestAdminJobsRetryCancelStatsPreview(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		j, _ = e.svc.getJob(context.Background(), bad.ID, true)
+		j, _ = e.Svc.Job(context.Background(), bad.ID)
 		if j.State == adminapi.StateFailed && len(j.Errors) == 2 {
 			break
 		}
@@ -193,9 +178,9 @@ func TestAdminJobsRetryCancelStatsPreview(t *testing.T) {
 		t.Errorf("source after retry = %q", j.Source)
 	}
 	// Cancel a queued job: stop the workers first so it stays queued.
-	e2 := newEnv(t, envOpts{noStart: true})
-	e2.upload(t, "wait.jpg", jpegBytes(t, 100, 100))
-	queued := e2.waitKey(t, "wait.jpg", adminapi.StateQueued)
+	e2 := newEnv(t, jobstest.Options{NoStart: true})
+	e2.Upload(t, "wait.jpg", jobstest.JPEG(t, 100, 100))
+	queued := e2.WaitKey(t, "wait.jpg", adminapi.StateQueued)
 	if code := e2.admin(t, "POST", fmt.Sprintf("/v1/admin/jobs/%d/cancel", queued.ID), nil, &j); code != 200 || j.State != adminapi.StateCancelled {
 		t.Fatalf("cancel: %d %+v", code, j)
 	}
@@ -287,13 +272,13 @@ func readSSE(t *testing.T, url, lastID string, n int, timeout time.Duration) []s
 }
 
 func TestSSEResumesFromLastEventID(t *testing.T) {
-	e := newEnv(t, envOpts{})
+	e := newEnv(t, jobstest.Options{})
 	// Generate events: 3 jobs × (queued, running, completed).
 	for i := range 3 {
-		e.upload(t, fmt.Sprintf("sse/%d.jpg", i), jpegBytes(t, 80, 60))
+		e.Upload(t, fmt.Sprintf("sse/%d.jpg", i), jobstest.JPEG(t, 80, 60))
 	}
 	for i := range 3 {
-		e.waitKey(t, fmt.Sprintf("sse/%d.jpg", i), adminapi.StateCompleted)
+		e.WaitKey(t, fmt.Sprintf("sse/%d.jpg", i), adminapi.StateCompleted)
 	}
 	all := readSSE(t, e.srv.URL, "0", 9, 10*time.Second)
 	if len(all) != 9 {
@@ -322,8 +307,8 @@ func TestSSEResumesFromLastEventID(t *testing.T) {
 	// Live: a client connected without Last-Event-ID gets new events only, and
 	// events appended while it was reconnecting are delivered after resume.
 	lastSeen := all[len(all)-1].id
-	e.upload(t, "sse/live.jpg", jpegBytes(t, 80, 60))
-	e.waitKey(t, "sse/live.jpg", adminapi.StateCompleted)
+	e.Upload(t, "sse/live.jpg", jobstest.JPEG(t, 80, 60))
+	e.WaitKey(t, "sse/live.jpg", adminapi.StateCompleted)
 	live := readSSE(t, e.srv.URL, strconv.FormatInt(lastSeen, 10), 3, 10*time.Second)
 	if len(live) != 3 || live[0].id != lastSeen+1 || live[2].ev.Type != "job.completed" || live[2].ev.Job.Key != "sse/live.jpg" {
 		t.Fatalf("live events after resume: %+v", live)
@@ -332,9 +317,17 @@ func TestSSEResumesFromLastEventID(t *testing.T) {
 	done := make(chan []sseEvent, 1)
 	go func() { done <- readSSE(t, e.srv.URL, "", 3, 15*time.Second) }()
 	time.Sleep(300 * time.Millisecond)
-	e.upload(t, "sse/stream.jpg", jpegBytes(t, 80, 60))
+	e.Upload(t, "sse/stream.jpg", jobstest.JPEG(t, 80, 60))
 	streamed := <-done
 	if len(streamed) != 3 || streamed[0].ev.Job.Key != "sse/stream.jpg" {
 		t.Fatalf("streamed: %+v", streamed)
+	}
+}
+
+func TestStatsOnEmptyStore(t *testing.T) {
+	e := newEnv(t, jobstest.Options{NoStart: true})
+	var st adminapi.Stats
+	if code := e.admin(t, "GET", "/v1/admin/stats", nil, &st); code != 200 || st.Counts == nil || len(st.Throughput) != 60 {
+		t.Fatalf("stats on an empty store: %d %+v", code, st)
 	}
 }

@@ -1,4 +1,4 @@
-package jobs
+package jobsapi
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/imgate/imgate/gateway/adminapi"
+	"github.com/imgate/imgate/gateway/jobs"
+	"github.com/imgate/imgate/gateway/jobs/jobstest"
 )
 
 func minioEvent(name, bucket, key, etag string, size int64) string {
@@ -22,17 +24,17 @@ func TestParseS3Event(t *testing.T) {
 	cases := []struct {
 		name    string
 		body    string
-		want    []objectEvent
+		want    []jobs.ObjectEvent
 		wantErr bool
 	}{
 		{"minio put", minioEvent("s3:ObjectCreated:Put", "imgate-original", "a.jpg", "abc", 10),
-			[]objectEvent{{Created: true, Bucket: "imgate-original", Key: "a.jpg", Size: 10, ETag: "abc"}}, false},
+			[]jobs.ObjectEvent{{Created: true, Bucket: "imgate-original", Key: "a.jpg", Size: 10, ETag: "abc"}}, false},
 		{"aws name, encoded key with plus and slash", minioEvent("ObjectCreated:CompleteMultipartUpload", "b1", "photos%2Fmy+cat+%2B+dog%C3%A9.jpg", `\"ABC\"`, 5),
-			[]objectEvent{{Created: true, Bucket: "b1", Key: "photos/my cat + dogé.jpg", Size: 5, ETag: "abc"}}, false},
+			[]jobs.ObjectEvent{{Created: true, Bucket: "b1", Key: "photos/my cat + dogé.jpg", Size: 5, ETag: "abc"}}, false},
 		{"unencoded slash", minioEvent("s3:ObjectCreated:Copy", "b1", "x/y.png", "e", 1),
-			[]objectEvent{{Created: true, Bucket: "b1", Key: "x/y.png", Size: 1, ETag: "e"}}, false},
+			[]jobs.ObjectEvent{{Created: true, Bucket: "b1", Key: "x/y.png", Size: 1, ETag: "e"}}, false},
 		{"removed", minioEvent("s3:ObjectRemoved:Delete", "b1", "gone.jpg", "", 0),
-			[]objectEvent{{Bucket: "b1", Key: "gone.jpg"}}, false},
+			[]jobs.ObjectEvent{{Bucket: "b1", Key: "gone.jpg"}}, false},
 		{"other events skipped", minioEvent("s3:ObjectAccessed:Get", "b1", "a.jpg", "e", 1), nil, false},
 		{"aws test event", `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-01-01T00:00:00Z","Bucket":"b1"}`, nil, false},
 		{"bad escape", minioEvent("s3:ObjectCreated:Put", "b1", "a%zz.jpg", "e", 1), nil, true},
@@ -80,8 +82,8 @@ func FuzzParseS3Event(f *testing.F) {
 }
 
 func TestEventsHandler(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	info := e.put(t, "hook/my cat.jpg", jpegBytes(t, 120, 80))
+	e := newEnv(t, jobstest.Options{})
+	info := e.Put(t, "hook/my cat.jpg", jobstest.JPEG(t, 120, 80))
 	post := func(body string) int {
 		resp, _ := e.do(t, "POST", "/v1/events/s3", testEventsToken, body)
 		return resp.StatusCode
@@ -93,7 +95,7 @@ func TestEventsHandler(t *testing.T) {
 	if code := post(minioEvent("s3:ObjectCreated:Put", "elsewhere", "hook%2Fmy+cat.jpg", info.ETag, info.Size)); code != 200 {
 		t.Fatalf("other bucket event: %d", code)
 	}
-	list, _ := e.svc.listJobs(context.Background(), jobFilter{Limit: 10})
+	list, _ := e.Svc.ListJobs(context.Background(), jobs.JobFilter{Limit: 10})
 	if len(list.Jobs) != 0 {
 		t.Fatalf("ignored events created jobs: %+v", list.Jobs)
 	}
@@ -104,28 +106,28 @@ func TestEventsHandler(t *testing.T) {
 	if code := post(minioEvent("s3:ObjectCreated:Put", "imgate-original", "hook%2Fmy+cat.jpg", info.ETag, info.Size)); code != 200 {
 		t.Fatalf("duplicate event: %d", code)
 	}
-	j := e.waitKey(t, "hook/my cat.jpg", adminapi.StateCompleted)
+	j := e.WaitKey(t, "hook/my cat.jpg", adminapi.StateCompleted)
 	if j.Source != "webhook" {
 		t.Errorf("source %q", j.Source)
 	}
-	list, _ = e.svc.listJobs(context.Background(), jobFilter{Limit: 10})
+	list, _ = e.Svc.ListJobs(context.Background(), jobs.JobFilter{Limit: 10})
 	if len(list.Jobs) != 1 {
 		t.Fatalf("jobs = %d, want 1", len(list.Jobs))
 	}
 	// An event without an ETag stats the object.
-	e.put(t, "hook/noetag.jpg", jpegBytes(t, 60, 60))
+	e.Put(t, "hook/noetag.jpg", jobstest.JPEG(t, 60, 60))
 	if code := post(minioEvent("s3:ObjectCreated:Put", "imgate-original", "hook%2Fnoetag.jpg", "", 0)); code != 200 {
 		t.Fatalf("event without etag: %d", code)
 	}
-	e.waitKey(t, "hook/noetag.jpg", adminapi.StateCompleted)
+	e.WaitKey(t, "hook/noetag.jpg", adminapi.StateCompleted)
 	// ObjectRemoved deletes the variants.
-	if err := e.store.Delete(context.Background(), "imgate-original", "hook/my cat.jpg"); err != nil {
+	if err := e.Store.Delete(context.Background(), "imgate-original", "hook/my cat.jpg"); err != nil {
 		t.Fatal(err)
 	}
 	if code := post(minioEvent("s3:ObjectRemoved:Delete", "imgate-original", "hook%2Fmy+cat.jpg", "", 0)); code != 200 {
 		t.Fatalf("removed event: %d", code)
 	}
-	if _, _, err := e.variant(t, "150x", "hook/my cat.jpg"); err == nil {
+	if _, _, err := e.Variant(t, "150x", "hook/my cat.jpg"); err == nil {
 		t.Error("variant survives ObjectRemoved")
 	}
 	// Bad input.

@@ -1,0 +1,93 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/imgate/imgate/gateway/adminapi"
+	"github.com/imgate/imgate/gateway/presets"
+	"github.com/imgate/imgate/gateway/storage"
+)
+
+// stalePresets returns the names (of want) whose variant of obj is missing or
+// was rendered from another ETag or an older definition of the preset.
+func (s *Service) stalePresets(ctx context.Context, obj storage.ObjectInfo, set presets.Set, want []string) ([]string, error) {
+	etag := NormETag(obj.ETag)
+	var out []string
+	for _, name := range want {
+		sp, ok := set.Get(name)
+		if !ok {
+			continue
+		}
+		info, err := s.cfg.Storage.Stat(ctx, s.resized, name+"/"+obj.Key)
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrBucketNotFound) {
+			out = append(out, name)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("jobs: stat variant %s/%s: %w", name, obj.Key, err)
+		}
+		v, _ := strconv.ParseInt(info.Metadata[metaPresetVersion], 10, 64)
+		if NormETag(info.Metadata[metaSourceETag]) != etag || v < sp.Since {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// Reconcile lists NAME-original and enqueues every object whose variants are
+// missing or stale. Objects whose job failed for good are left alone (an
+// operator retries them); a completed job whose variants have since vanished
+// is run again. A job still running writes its variants itself.
+func (s *Service) Reconcile(ctx context.Context) (adminapi.ReconcileResult, error) {
+	var res adminapi.ReconcileResult
+	set, err := s.presets.Current(ctx)
+	if err != nil {
+		return res, err
+	}
+	names := set.Names()
+	for obj, err := range s.cfg.Storage.List(ctx, s.original, storage.ListOptions{}) {
+		if err != nil {
+			return res, fmt.Errorf("jobs: reconcile: list originals: %w", err)
+		}
+		res.Scanned++
+		stale, err := s.stalePresets(ctx, obj, set, names)
+		if err != nil {
+			return res, err
+		}
+		if len(stale) == 0 {
+			continue
+		}
+		obj.Bucket = s.original
+		ins, err := s.enqueue(ctx, obj, "reconcile", nil, 0)
+		if err != nil {
+			return res, err
+		}
+		if ins.UniqueSkippedAsDuplicate && ins.Job.State == rivertype.JobStateCompleted {
+			if ins, err = s.rerun(ctx, obj, set, names, ins.Job.ID); err != nil {
+				return res, err
+			}
+		}
+		if ins != nil && !ins.UniqueSkippedAsDuplicate {
+			res.Enqueued++
+		}
+	}
+	return res, nil
+}
+
+// rerun runs the completed job id of obj anew if its variants are still
+// missing or stale (nil when they are not).
+func (s *Service) rerun(ctx context.Context, obj storage.ObjectInfo, set presets.Set, names []string, id int64) (*rivertype.JobInsertResult, error) {
+	again, err := s.stalePresets(ctx, obj, set, names)
+	if err != nil || len(again) == 0 {
+		return nil, err
+	}
+	if err := s.forget(ctx, id); err != nil {
+		return nil, fmt.Errorf("jobs: reconcile: %w", err)
+	}
+	return s.enqueue(ctx, obj, "reconcile", nil, 0)
+}
