@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgate/imgate/admin/actions"
 	"github.com/imgate/imgate/admin/client"
+	"github.com/imgate/imgate/admin/client/clienttest"
 	"github.com/imgate/imgate/gateway/adminapi"
 )
 
@@ -18,8 +20,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 func goldenScreens(t *testing.T, w, h int) map[string]string {
 	out := map[string]string{}
 	hs := newHarness(t, w, h)
-	hs.send(statusMsg{st: connected()})
-	hs.send(eventMsg{ev: adminapi.Event{ID: 57, Type: "job.running", Job: &adminapi.Job{ID: 43, State: adminapi.StateRunning, Key: "users/17/avatar.png", Presets: []string{"150x", "50x50", "x150"}}}})
+	hs.send(actions.StreamStatusMsg{Status: connected()})
+	hs.send(actions.EventMsg{Event: adminapi.Event{ID: 57, Type: "job.running", Job: &adminapi.Job{ID: 43, State: adminapi.StateRunning, Key: "users/17/avatar.png", Presets: []string{"150x", "50x50", "x150"}}}})
 	out["jobs"] = hs.screen()
 
 	hs.keys("j", "j", "enter")
@@ -30,12 +32,12 @@ func goldenScreens(t *testing.T, w, h int) map[string]string {
 	out["jobs-filtered"] = hs.screen()
 	hs.keys("esc")
 
-	hs.fake.PreviewImage = client.Gradient(150, 100)
+	hs.fake.PreviewImage = clienttest.Gradient(150, 100)
 	hs.keys("2", "p")
 	out["presets"] = hs.screen()
 
 	hs.keys("a", "64x64^")
-	hs.fake.PreviewImage = client.Gradient(64, 64)
+	hs.fake.PreviewImage = clienttest.Gradient(64, 64)
 	fire[any](hs)
 	out["preset-form"] = hs.screen()
 	for range 3 {
@@ -47,14 +49,14 @@ func goldenScreens(t *testing.T, w, h int) map[string]string {
 
 	hs.keys("3", "b")
 	bf := adminapi.Backfill{ID: 1, State: "running", Presets: []string{"150x", "50x50", "x150"}, Total: 240, Enqueued: 240, Done: 174, Failed: 2, Scanned: true, StartedAt: t0}
-	hs.send(eventMsg{ev: adminapi.Event{ID: 58, Type: "backfill.progress", Backfill: &bf}})
+	hs.send(actions.EventMsg{Event: adminapi.Event{ID: 58, Type: "backfill.progress", Backfill: &bf}})
 	out["backfill"] = hs.screen()
 
 	hs.keys("1", "?")
 	out["help"] = hs.screen()
 	hs.keys("?")
 
-	hs.send(statusMsg{st: client.StreamStatus{Err: errors.New("event stream: dial tcp 127.0.0.1:8080: connect: connection refused"), Attempt: 4, RetryIn: 2 * time.Second}})
+	hs.send(actions.StreamStatusMsg{Status: client.StreamStatus{Err: errors.New("event stream: dial tcp 127.0.0.1:8080: connect: connection refused"), Attempt: 4, RetryIn: 2 * time.Second}})
 	out["offline"] = hs.screen()
 	return out
 }

@@ -9,7 +9,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/imgate/imgate/admin/actions"
 	"github.com/imgate/imgate/admin/client"
+	"github.com/imgate/imgate/admin/client/clienttest"
 	"github.com/imgate/imgate/gateway/adminapi"
 )
 
@@ -20,7 +22,7 @@ import (
 type harness struct {
 	t       *testing.T
 	m       *Model
-	fake    *client.Fake
+	fake    *clienttest.Fake
 	delayed []tea.Msg
 	quit    bool
 	depth   int
@@ -60,7 +62,7 @@ func sampleStats() adminapi.Stats {
 
 func newHarness(t *testing.T, w, h int) *harness {
 	t.Helper()
-	fake := client.NewFake(sampleJobs(), samplePresets())
+	fake := clienttest.NewFake(sampleJobs(), samplePresets())
 	fake.SetStats(sampleStats())
 	hs := &harness{t: t, fake: fake}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -99,9 +101,9 @@ func (h *harness) run(cmd tea.Cmd) {
 		}
 	case tea.QuitMsg:
 		h.quit = true
-	case streamOpenedMsg:
+	case actions.StreamOpenedMsg:
 		// The test plays the stream itself; close the fake's.
-		msg.cancel()
+		msg.Cancel()
 	default:
 		h.send(msg)
 	}

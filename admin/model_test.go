@@ -9,7 +9,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/imgate/imgate/admin/actions"
 	"github.com/imgate/imgate/admin/client"
+	"github.com/imgate/imgate/admin/client/clienttest"
 	"github.com/imgate/imgate/gateway/adminapi"
 )
 
@@ -38,7 +40,7 @@ func TestInitialLoad(t *testing.T) {
 		t.Fatalf("jobs = %d, want 4", h.m.jobs.Len())
 	}
 	h.mustSee("○ connecting", "completed 118", "2.4 jobs/s", "photos/alps.jpg", "decode: unex")
-	h.send(statusMsg{st: connected()})
+	h.send(actions.StreamStatusMsg{Status: connected()})
 	h.mustSee("● live")
 	if !h.m.Connected() {
 		t.Fatal("model not connected")
@@ -47,9 +49,9 @@ func TestInitialLoad(t *testing.T) {
 
 func TestJobsArriveLiveFromEvents(t *testing.T) {
 	h := newHarness(t, 80, 24)
-	h.send(statusMsg{st: connected()})
+	h.send(actions.StreamStatusMsg{Status: connected()})
 	j := adminapi.Job{ID: 45, State: adminapi.StateQueued, Key: "new/upload.jpg", Presets: []string{"150x"}}
-	h.send(eventMsg{ev: adminapi.Event{ID: 1, Type: "job.queued", Job: &j}})
+	h.send(actions.EventMsg{Event: adminapi.Event{ID: 1, Type: "job.queued", Job: &j}})
 	h.mustSee("new/upload.jpg", "5 jobs · last event #1")
 	// newest first: the new job is the first row under the column header
 	lines := strings.Split(h.screen(), "\n")
@@ -57,13 +59,13 @@ func TestJobsArriveLiveFromEvents(t *testing.T) {
 		t.Fatalf("row 1 = %q, want job 45 on top", lines[5])
 	}
 	j.State, j.DurationMS = adminapi.StateCompleted, 1250
-	h.send(eventMsg{ev: adminapi.Event{ID: 2, Type: "job.completed", Job: &j}})
+	h.send(actions.EventMsg{Event: adminapi.Event{ID: 2, Type: "job.completed", Job: &j}})
 	if got, _ := h.m.jobs.Get(45); got.State != adminapi.StateCompleted {
 		t.Fatalf("job 45 state = %q", got.State)
 	}
 	h.mustSee("1.2s")
-	if h.m.lastEventID != 2 {
-		t.Fatalf("lastEventID = %d", h.m.lastEventID)
+	if h.m.conn.lastID != 2 {
+		t.Fatalf("lastEventID = %d", h.m.conn.lastID)
 	}
 }
 
@@ -73,7 +75,7 @@ func TestCursorStaysOnJobWhenNewOnesArrive(t *testing.T) {
 	if sel, _ := h.m.jobs.Selected(); sel.ID != 42 {
 		t.Fatalf("selected %d, want 42", sel.ID)
 	}
-	h.send(eventMsg{ev: adminapi.Event{ID: 9, Job: &adminapi.Job{ID: 50, State: "queued", Key: "z.jpg"}}})
+	h.send(actions.EventMsg{Event: adminapi.Event{ID: 9, Job: &adminapi.Job{ID: 50, State: "queued", Key: "z.jpg"}}})
 	if sel, _ := h.m.jobs.Selected(); sel.ID != 42 {
 		t.Fatalf("after a new job selected %d, want still 42", sel.ID)
 	}
@@ -85,7 +87,7 @@ func TestCursorStaysOnJobWhenNewOnesArrive(t *testing.T) {
 
 func TestFilter(t *testing.T) {
 	h := newHarness(t, 80, 24)
-	h.send(statusMsg{st: connected()})
+	h.send(actions.StreamStatusMsg{Status: connected()})
 	h.keys("/", "fail")
 	if !h.m.capturing() {
 		t.Fatal("filter should capture keys")
@@ -126,7 +128,7 @@ func TestRetryAndCancel(t *testing.T) {
 
 func TestAPIErrorShowsInStatusLine(t *testing.T) {
 	h := newHarness(t, 80, 24)
-	h.send(statusMsg{st: connected()})
+	h.send(actions.StreamStatusMsg{Status: connected()})
 	h.fake.Err = &client.APIError{Status: 409, Code: "conflict", Message: "job 44 is not failed"}
 	h.keys("r")
 	h.mustSee("✗ retry job 44: job 44 is not failed (conflict, HTTP 409)")
@@ -150,7 +152,7 @@ func TestDetail(t *testing.T) {
 	h.mustSee("job 41  completed", "VARIANTS (3)", "x150/photos/alps.jpg", "225×150", "ERRORS (0)")
 	// live update of the open job reloads it
 	h.fake.PutJob(adminapi.Job{ID: 41, State: adminapi.StateQueued, Key: "photos/alps.jpg"})
-	h.send(eventMsg{ev: adminapi.Event{ID: 3, Type: "job.queued", Job: &adminapi.Job{ID: 41, State: adminapi.StateQueued, Key: "photos/alps.jpg"}}})
+	h.send(actions.EventMsg{Event: adminapi.Event{ID: 3, Type: "job.queued", Job: &adminapi.Job{ID: 41, State: adminapi.StateQueued, Key: "photos/alps.jpg"}}})
 	h.mustSee("job 41  queued")
 	if countCalls(h.fake.Calls(), "Job(41)") != 2 {
 		t.Fatalf("detail not reloaded on state change: %v", h.fake.Calls())
@@ -159,17 +161,17 @@ func TestDetail(t *testing.T) {
 
 func TestDisconnectAndReconnect(t *testing.T) {
 	h := newHarness(t, 80, 24)
-	h.send(statusMsg{st: connected()})
+	h.send(actions.StreamStatusMsg{Status: connected()})
 	jobsCalls := countCalls(h.fake.Calls(), "Jobs(")
-	h.send(eventMsg{ev: adminapi.Event{ID: 7, Job: &adminapi.Job{ID: 44, State: "running", Key: "users/18/avatar.png"}}})
-	h.send(statusMsg{st: client.StreamStatus{Err: errors.New("event stream: dial tcp 127.0.0.1:8080: connect: connection refused"), Attempt: 3, RetryIn: 2 * time.Second, LastID: 7}})
+	h.send(actions.EventMsg{Event: adminapi.Event{ID: 7, Job: &adminapi.Job{ID: 44, State: "running", Key: "users/18/avatar.png"}}})
+	h.send(actions.StreamStatusMsg{Status: client.StreamStatus{Err: errors.New("event stream: dial tcp 127.0.0.1:8080: connect: connection refused"), Attempt: 3, RetryIn: 2 * time.Second, LastID: 7}})
 	h.mustSee("✗ offline", "✗ connection lost, reconnecting in 2s (attempt 3): event stream: dial tcp")
 	if h.m.Connected() {
 		t.Fatal("still connected")
 	}
 	// still usable while offline
 	h.keys("j")
-	h.send(statusMsg{st: client.StreamStatus{Connected: true, LastID: 7}})
+	h.send(actions.StreamStatusMsg{Status: client.StreamStatus{Connected: true, LastID: 7}})
 	h.mustSee("● live", "reconnected — resumed after event #7")
 	h.mustNotSee("connection lost")
 	if got := countCalls(h.fake.Calls(), "Jobs("); got != jobsCalls+1 {
@@ -179,7 +181,7 @@ func TestDisconnectAndReconnect(t *testing.T) {
 
 func TestUnauthorizedStreamSaysCheckToken(t *testing.T) {
 	h := newHarness(t, 100, 30)
-	h.send(statusMsg{st: client.StreamStatus{Err: &client.APIError{Status: 401, Code: "unauthorized", Message: "missing or wrong admin token"}, Attempt: 1, RetryIn: 250 * time.Millisecond}})
+	h.send(actions.StreamStatusMsg{Status: client.StreamStatus{Err: &client.APIError{Status: 401, Code: "unauthorized", Message: "missing or wrong admin token"}, Attempt: 1, RetryIn: 250 * time.Millisecond}})
 	h.mustSee("✗ admin token refused (check --token), reconnecting in 250ms (attempt 1): missing or wrong")
 }
 
@@ -320,7 +322,7 @@ func TestPresetEditAndDelete(t *testing.T) {
 
 func TestPreviewDrawnWithHalfBlocks(t *testing.T) {
 	h := newHarness(t, 100, 30)
-	h.fake.PreviewImage = client.Gradient(64, 64)
+	h.fake.PreviewImage = clienttest.Gradient(64, 64)
 	h.keys("2", "p")
 	h.mustSee("PREVIEW 150x", "64×64 px")
 	raw := h.m.View().Content
@@ -342,7 +344,7 @@ func TestBackfillProgress(t *testing.T) {
 	}
 	h.mustSee("#1  running", "0%", "backfill #1 started")
 	bf := adminapi.Backfill{ID: 1, State: "running", Presets: []string{"150x", "64x64^"}, Total: 10, Enqueued: 10, Done: 5, Scanned: true, StartedAt: t0}
-	h.send(eventMsg{ev: adminapi.Event{ID: 20, Type: "backfill.progress", Backfill: &bf}})
+	h.send(actions.EventMsg{Event: adminapi.Event{ID: 20, Type: "backfill.progress", Backfill: &bf}})
 	h.mustSee(" 50%", "done 5")
 	// b while running does not start a second one
 	h.keys("b")
@@ -350,7 +352,7 @@ func TestBackfillProgress(t *testing.T) {
 		t.Fatal("started a second backfill while one runs")
 	}
 	bf.Done, bf.State, bf.FinishedAt = 10, "done", ptime(t0.Add(12*time.Second))
-	h.send(eventMsg{ev: adminapi.Event{ID: 21, Type: "backfill.progress", Backfill: &bf}})
+	h.send(actions.EventMsg{Event: adminapi.Event{ID: 21, Type: "backfill.progress", Backfill: &bf}})
 	h.mustSee("#1  done", "100%", "(12s)")
 }
 
@@ -372,7 +374,7 @@ func TestOlderJobsPagedInAtTheEnd(t *testing.T) {
 	for i := int64(1); i <= 30; i++ {
 		many = append(many, adminapi.Job{ID: i, State: adminapi.StateCompleted, Key: "k" + strings.Repeat("x", int(i%3))})
 	}
-	fake := client.NewFake(many, samplePresets())
+	fake := clienttest.NewFake(many, samplePresets())
 	h := &harness{t: t, fake: fake}
 	h.m = New(t.Context(), fake, Options{JobsLimit: 12, After: func(time.Duration, tea.Msg) tea.Cmd { return nil }})
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})

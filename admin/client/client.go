@@ -1,6 +1,7 @@
 // Package client is the admin dashboard's view of imgate's admin API
-// (/v1/admin/…): a small Client interface, its HTTP implementation and an
-// in-memory Fake for tests. The wire types live in gateway/adminapi.
+// (/v1/admin/…): a small Client interface and its HTTP implementation (an
+// in-memory fake for tests is in clienttest). The wire types live in
+// gateway/adminapi.
 package client
 
 import (

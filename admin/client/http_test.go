@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -68,7 +69,7 @@ func (s *cannedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(adminapi.PresetList{Version: 3})
 	case r.Method == "POST" && r.URL.Path == "/v1/admin/preview":
 		var buf bytes.Buffer
-		_ = png.Encode(&buf, Gradient(8, 4))
+		_ = png.Encode(&buf, image.NewGray(image.Rect(0, 0, 8, 4)))
 		w.Header().Set("Content-Type", "image/png")
 		_, _ = w.Write(buf.Bytes())
 	case r.Method == "GET" && r.URL.Path == "/v1/admin/backfill":

@@ -219,27 +219,7 @@ func (c *HTTP) streamOnce(ctx context.Context, last int64, onOpen func(), onEven
 		body = &activityReader{r: resp.Body, seen: &seen}
 		done := make(chan struct{})
 		defer close(done)
-		go func() {
-			t := time.NewTicker(c.cfg.StreamIdle / 4)
-			defer t.Stop()
-			lastSeen, idle := int64(-1), time.Duration(0)
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					if n := seen.Load(); n != lastSeen {
-						lastSeen, idle = n, 0
-						continue
-					}
-					idle += c.cfg.StreamIdle / 4
-					if idle >= c.cfg.StreamIdle {
-						cancel()
-						return
-					}
-				}
-			}
-		}()
+		go watchIdle(done, &seen, c.cfg.StreamIdle, cancel)
 	}
 	err = ReadSSE(body, func(m SSEMessage) error {
 		if m.Retry > 0 {
@@ -270,6 +250,30 @@ func (c *HTTP) streamOnce(ctx context.Context, last int64, onOpen func(), onEven
 		return errors.New("event stream idle too long")
 	}
 	return err
+}
+
+// watchIdle calls cancel once seen has not changed for idleMax, checking
+// four times per idleMax, until done is closed.
+func watchIdle(done <-chan struct{}, seen *atomic.Int64, idleMax time.Duration, cancel func()) {
+	t := time.NewTicker(idleMax / 4)
+	defer t.Stop()
+	lastSeen, idle := int64(-1), time.Duration(0)
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if n := seen.Load(); n != lastSeen {
+				lastSeen, idle = n, 0
+				continue
+			}
+			idle += idleMax / 4
+			if idle >= idleMax {
+				cancel()
+				return
+			}
+		}
+	}
 }
 
 type activityReader struct {

@@ -1,6 +1,6 @@
-// Package common holds what every dashboard component shares: the API
-// client, the context for its calls, styles and the messages components
-// send to the root model.
+// Package common holds what every dashboard component shares: the
+// Component contract, the API client and the context for its calls,
+// styles, and the notice message components send to the root model.
 package common
 
 import (
@@ -101,17 +101,6 @@ func FormatMS(ms int64) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 }
-
-// JobUpdatedMsg carries a job the API returned (after retry/cancel or a
-// detail fetch) so every component showing it can update.
-type JobUpdatedMsg struct {
-	Job    adminapi.Job
-	Notice string // shown in the status line when not empty
-}
-
-// BackfillStartedMsg says a backfill was started (the root switches to the
-// backfill view).
-type BackfillStartedMsg struct{ Backfill adminapi.Backfill }
 
 // NewInput returns a text input with a steady (non-blinking) cursor: no
 // timer commands, and calm screen captures.

@@ -17,19 +17,17 @@ func init() {
 	register("admin", "terminal dashboard: live jobs, retry/cancel, presets with preview, backfill", runAdmin)
 }
 
-const defaultDataDir = "./imgate-data"
-
 func runAdmin(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlagSet("admin", "[--url URL] [--token TOKEN | --data DIR]",
 		"Open the terminal dashboard of an imgate server: jobs as they happen, retry and\n"+
 			"cancel, the size presets with a preview, and backfills with a progress bar.\n"+
 			"The admin token comes from --token, IMGATE_ADMIN_TOKEN, or the secrets.json\n"+
-			"that 'imgate serve' wrote in its data directory (--data, default ./imgate-data).", stderr)
-	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the imgate server")
+			"that 'imgate serve' wrote in its data directory (--data, default "+defaultDataDir+").", stderr)
+	url := fs.String("url", "http://"+defaultListen, "base URL of the imgate server")
 	token := fs.String("token", "", "admin bearer token (default: $IMGATE_ADMIN_TOKEN, then DATA/secrets.json)")
 	data := fs.String("data", "", "data directory of a local 'imgate serve' to read the admin token from (default "+defaultDataDir+" when it exists)")
 	fs.String("config", "", "JSON file with flag values")
-	if err := parseFlags(fs, args); err != nil {
+	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	tok, err := adminToken(*token, *data)

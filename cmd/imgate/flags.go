@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,19 +32,40 @@ func envName(flagName string) string {
 
 // parseFlags parses args, then fills every flag not given on the command line
 // from the environment and then from the JSON config file named by the flag
-// "config" (if the FlagSet has one). Every invalid value is reported at once
-// as a usageError.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// "config" (if the FlagSet has one). It returns that file, read once, for
+// the command's nested settings (nil when there is none). Every invalid
+// value is reported at once as a usageError.
+func parseFlags(fs *flag.FlagSet, args []string) (*configFile, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
+			return nil, errHelp
 		}
-		return &usageError{err.Error()}
+		return nil, &usageError{err.Error()}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	problems := fromEnv(fs, set)
+	var file *configFile
+	if cf := fs.Lookup("config"); cf != nil && cf.Value.String() != "" {
+		var err error
+		if file, err = readConfigFile(cf.Value.String()); err != nil {
+			problems = append(problems, err.Error())
+		}
+		problems = append(problems, fromFile(fs, set, file)...)
+	}
+	if fs.NArg() > 0 && fs.Lookup("allow-args") == nil && !argsAllowed[fs.Name()] {
+		problems = append(problems, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	if len(problems) > 0 {
+		return nil, &usageError{"invalid settings:\n  " + strings.Join(problems, "\n  ")}
+	}
+	return file, nil
+}
+
+// fromEnv sets every flag not in set from its IMGATE_* variable and adds it
+// to set.
+func fromEnv(fs *flag.FlagSet, set map[string]bool) []string {
 	var problems []string
-	// Environment.
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] {
 			return
@@ -57,40 +77,37 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			set[f.Name] = true
 		}
 	})
-	// Config file.
-	if cf := fs.Lookup("config"); cf != nil && cf.Value.String() != "" {
-		file, err := loadConfigFile(cf.Value.String())
-		if err != nil {
-			problems = append(problems, err.Error())
+	return problems
+}
+
+// fromFile sets every flag not in set from the config file; keys that are
+// neither flags nor nested settings are errors.
+func fromFile(fs *flag.FlagSet, set map[string]bool, file *configFile) []string {
+	if file == nil {
+		return nil
+	}
+	var problems []string
+	keys := make([]string, 0, len(file.raw))
+	for k := range file.raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f := fs.Lookup(k)
+		if f == nil {
+			if !configOnlyKeys[k] {
+				problems = append(problems, fmt.Sprintf("config file: unknown setting %q", k))
+			}
+			continue
 		}
-		keys := make([]string, 0, len(file))
-		for k := range file {
-			keys = append(keys, k)
+		if set[k] {
+			continue
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			f := fs.Lookup(k)
-			if f == nil {
-				if !configOnlyKeys[k] {
-					problems = append(problems, fmt.Sprintf("config file: unknown setting %q", k))
-				}
-				continue
-			}
-			if set[k] {
-				continue
-			}
-			if err := f.Value.Set(file[k]); err != nil {
-				problems = append(problems, fmt.Sprintf("config file: %s=%q: %v", k, file[k], err))
-			}
+		if err := f.Value.Set(file.flagValue(k)); err != nil {
+			problems = append(problems, fmt.Sprintf("config file: %s=%q: %v", k, file.flagValue(k), err))
 		}
 	}
-	if fs.NArg() > 0 && fs.Lookup("allow-args") == nil && !argsAllowed[fs.Name()] {
-		problems = append(problems, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
-	}
-	if len(problems) > 0 {
-		return &usageError{"invalid settings:\n  " + strings.Join(problems, "\n  ")}
-	}
-	return nil
+	return problems
 }
 
 // argsAllowed names commands that take positional arguments.
@@ -98,27 +115,3 @@ var argsAllowed = map[string]bool{"resize": true}
 
 // configOnlyKeys are config-file keys that are not flags (read by the command itself).
 var configOnlyKeys = map[string]bool{"sizes": true, "presets": true, "keys": true, "api_keys": true}
-
-// loadConfigFile reads a flat JSON object; values of any JSON type are turned
-// into the flag's string form. Nested values (sizes, presets, keys) are kept
-// as raw JSON text for the command to read.
-func loadConfigFile(path string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config file: %w", err)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("config file %s: not a JSON object: %w", path, err)
-	}
-	out := make(map[string]string, len(raw))
-	for k, v := range raw {
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			out[k] = s
-			continue
-		}
-		out[k] = strings.TrimSpace(string(v))
-	}
-	return out, nil
-}

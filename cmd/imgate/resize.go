@@ -60,12 +60,13 @@ func runResize(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&sizes, "sizes", "comma-separated ImageMagick-style geometries (default 50x50,150x,x150 unless the config has presets)")
 	out := fs.String("out", "", "output directory (required)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files resized at the same time")
-	config := fs.String("config", "", "JSON config file (sizes, presets, and any flag by name)")
+	fs.String("config", "", "JSON config file (sizes, presets, and any flag by name)")
 	maxPixels := fs.Int64("max-pixels", resizer.DefaultMaxPixels, "refuse sources with more pixels (checked from the header)")
 	maxBytes := fs.Int64("max-bytes", resizer.DefaultMaxBytes, "refuse source files larger than this")
 	maxFrames := fs.Int("max-frames", resizer.DefaultMaxFrames, "refuse animations with more frames")
 	maxInFlight := fs.Int64("max-inflight-bytes", resizer.DefaultMaxInFlightBytes, "memory budget for decoding across workers (bytes)")
-	if err := parseFlags(fs, args); err != nil {
+	file, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
 	if *out == "" {
@@ -78,7 +79,7 @@ func runResize(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(files) == 0 {
 		return usagef("no input files")
 	}
-	presets, err := resizePresets(sizes, *config)
+	presets, err := resizePresets(sizes, file)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -93,20 +94,40 @@ func runResize(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	bar := newProgress(stderr, len(files))
 	start := time.Now()
-	var (
-		mu     sync.Mutex
-		failed int
-		done   int
-	)
+	done, failed := resizeAll(ctx, rz, presets, files, *out, *workers, newProgress(stderr, len(files)))
+	elapsed := time.Since(start)
+	notDone := len(files) - done
+	ok := done - failed
+	rate := float64(ok) / max(elapsed.Seconds(), 1e-9)
+	summary := fmt.Sprintf("%d ok, %d failed", ok, failed)
+	if notDone > 0 {
+		summary += fmt.Sprintf(", %d not started", notDone)
+	}
+	fmt.Fprintf(stdout, "%s, %d presets, %.2fs, %.2f img/s\n", summary, len(presets), elapsed.Seconds(), rate)
+	if ctx.Err() != nil {
+		return &exitError{code: 1, msg: "interrupted"}
+	}
+	if failed > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d files failed", failed, len(files))}
+	}
+	return nil
+}
+
+// resizeAll resizes files with workers goroutines, reporting on bar; it
+// stops handing out files when ctx ends. done counts the files finished or
+// skipped (two inputs with one output name), failed those of them that
+// failed.
+func resizeAll(ctx context.Context, rz *resizer.Resizer, presets []resizer.Preset, files []string, out string, workers int, bar *progress) (done, failed int) {
+	start := time.Now()
+	var mu sync.Mutex
 	seen := map[string]string{}
 	jobs := make(chan string)
 	var wg sync.WaitGroup
-	for range *workers {
+	for range workers {
 		wg.Go(func() {
 			for f := range jobs {
-				err := resizeFile(ctx, rz, presets, f, *out)
+				err := resizeFile(ctx, rz, presets, f, out)
 				mu.Lock()
 				done++
 				if err != nil {
@@ -140,49 +161,21 @@ func runResize(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	close(jobs)
 	wg.Wait()
 	bar.finish()
-	elapsed := time.Since(start)
-	notDone := len(files) - done
-	ok := done - failed
-	rate := float64(ok) / max(elapsed.Seconds(), 1e-9)
-	summary := fmt.Sprintf("%d ok, %d failed", ok, failed)
-	if notDone > 0 {
-		summary += fmt.Sprintf(", %d not started", notDone)
-	}
-	fmt.Fprintf(stdout, "%s, %d presets, %.2fs, %.2f img/s\n", summary, len(presets), elapsed.Seconds(), rate)
-	if ctx.Err() != nil {
-		return &exitError{code: 1, msg: "interrupted"}
-	}
-	if failed > 0 {
-		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d files failed", failed, len(files))}
-	}
-	return nil
+	return done, failed
 }
 
 // resizePresets combines --sizes (flag, env or config "sizes") with the
 // config file's "presets"; with neither it returns the classic three.
-func resizePresets(sizes []string, configPath string) ([]resizer.Preset, error) {
+func resizePresets(sizes []string, file *configFile) ([]resizer.Preset, error) {
 	var presets []resizer.Preset
 	for _, g := range sizes {
 		presets = append(presets, resizer.Preset{Geometry: g})
 	}
-	if configPath != "" {
-		b, err := os.ReadFile(configPath)
-		if err != nil {
-			return nil, fmt.Errorf("config file: %w", err)
-		}
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(b, &raw); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", configPath, err)
-		}
-		if p, ok := raw["presets"]; ok {
-			wrapped, _ := json.Marshal(map[string]json.RawMessage{"presets": p})
-			ps, err := resizer.ParseConfig(wrapped)
-			if err != nil {
-				return nil, fmt.Errorf("config file %s: %w", configPath, err)
-			}
-			presets = append(presets, ps...)
-		}
+	ps, err := file.presetList()
+	if err != nil {
+		return nil, err
 	}
+	presets = append(presets, ps...)
 	if len(presets) == 0 {
 		return resizer.DefaultPresets(), nil
 	}

@@ -35,8 +35,10 @@ func init() {
 	register("serve", "run the gateway: S3 upload surface, resize workers, admin API", runServe)
 }
 
-// serveFlags are the settings of `imgate serve`.
-type serveFlags struct {
+// serveConfig is every setting of `imgate serve`, parsed once by
+// parseServeConfig: the command line, then IMGATE_* variables, then the
+// --config file, then the defaults in define.
+type serveConfig struct {
 	config, listen, data, bucket, backend                   string
 	s3Endpoint, s3Region, s3AccessKey, s3SecretKey, s3Token string
 	s3SSL, s3PathStyle                                      bool
@@ -47,12 +49,16 @@ type serveFlags struct {
 	maxUploadBytes, maxPixels, maxSourceBytes               int64
 	accessKey, secretKey, adminToken, apiKey, eventsToken   string
 	tokenSecret                                             string
+
+	// From the --config file only.
+	presets []resizer.Preset // "sizes" / "presets": seeds the preset store
+	keys    auth.KeysFile    // "keys" / "api_keys": extra static credentials
 }
 
-func (f *serveFlags) define(fs *flag.FlagSet) {
+func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "JSON config file: any flag below by name, plus \"sizes\" (classic [\"50x50\",\"150x\",\"x150\"]), \"presets\" and \"keys\" (extra static S3 keys)")
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve HTTP on (S3 API, /v1 API, admin API, /metrics)")
-	fs.StringVar(&f.data, "data", "./imgate-data", "data directory: fs objects, the SQLite job store and secrets.json")
+	fs.StringVar(&f.listen, "listen", defaultListen, "address to serve HTTP on (S3 API, /v1 API, admin API, /metrics)")
+	fs.StringVar(&f.data, "data", defaultDataDir, "data directory: fs objects, the SQLite job store and secrets.json")
 	fs.StringVar(&f.bucket, "bucket", "imgate", "bucket NAME: originals in NAME-original, variants in NAME-resized/PRESET/KEY")
 	fs.StringVar(&f.backend, "storage", "fs", "storage backend: fs (files under --data) or s3 (MinIO, AWS S3 or any S3 server)")
 	fs.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint host[:port] for --storage s3 (e.g. 127.0.0.1:9000, s3.amazonaws.com)")
@@ -88,7 +94,7 @@ func (f *serveFlags) define(fs *flag.FlagSet) {
 }
 
 // validate reports every invalid setting at once.
-func (f *serveFlags) validate() error {
+func (f *serveConfig) validate() error {
 	var p []string
 	if f.listen == "" {
 		p = append(p, "--listen must not be empty")
@@ -181,161 +187,78 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// presetsFromConfig reads "sizes"/"presets" from the config file, if any.
-func presetsFromConfig(path string) ([]resizer.Preset, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
+// parseServeConfig reads the settings of `imgate serve` once: flags, env
+// and the --config file (whose nested keys give the seed presets and the
+// extra keys), then checks them all.
+func parseServeConfig(args []string, usageOut io.Writer) (*serveConfig, error) {
+	f := &serveConfig{}
+	fset := newFlagSet("serve", "[flags]", "Serve the S3-compatible upload gateway, the /v1 upload API and the admin API,\nand resize every image that lands in NAME-original into NAME-resized/PRESET/KEY.", usageOut)
+	f.define(fset)
+	file, err := parseFlags(fset, args)
 	if err != nil {
-		return nil, fmt.Errorf("config file: %w", err)
+		return nil, err
 	}
-	if !strings.Contains(string(b), `"sizes"`) && !strings.Contains(string(b), `"presets"`) {
-		return nil, nil
+	if err := f.validate(); err != nil {
+		return nil, err
 	}
-	ps, err := resizer.ParseConfig(b)
-	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+	if f.presets, err = file.presets(); err != nil {
+		return nil, &usageError{err.Error()}
 	}
-	return ps, nil
+	if f.keys, err = file.keys(); err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	return f, nil
+}
+
+// workerCount is --workers, with 0 meaning one per CPU.
+func (f *serveConfig) workerCount() int {
+	if f.workers == 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return f.workers
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f serveFlags
-	fset := newFlagSet("serve", "[flags]", "Serve the S3-compatible upload gateway, the /v1 upload API and the admin API,\nand resize every image that lands in NAME-original into NAME-resized/PRESET/KEY.", stderr)
-	f.define(fset)
-	if err := parseFlags(fset, args); err != nil {
+	cfg, err := parseServeConfig(args, stderr)
+	if err != nil {
 		return err
 	}
-	if err := f.validate(); err != nil {
-		return err
-	}
-	seed, err := presetsFromConfig(f.config)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	keys, err := loadKeys(f.config)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	log := newLogger(stderr, f.logFormat, f.logLevel)
-
-	if err := os.MkdirAll(f.data, 0o700); err != nil {
+	log := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	sec, generated, err := secrets.Resolve(filepath.Join(f.data, secrets.FileName), secrets.Secrets{
-		AccessKey: f.accessKey, SecretKey: f.secretKey, AdminToken: f.adminToken,
-		APIKey: f.apiKey, EventsToken: f.eventsToken, TokenSecret: f.tokenSecret,
+	sec, generated, err := secrets.Resolve(filepath.Join(cfg.data, secrets.FileName), secrets.Secrets{
+		AccessKey: cfg.accessKey, SecretKey: cfg.secretKey, AdminToken: cfg.adminToken,
+		APIKey: cfg.apiKey, EventsToken: cfg.eventsToken, TokenSecret: cfg.tokenSecret,
 	})
 	if err != nil {
 		return err
 	}
-
-	// Storage.
-	var store storage.Storage
-	var presigner storage.Presigner
-	switch f.backend {
-	case "fs":
-		st, err := fs.New(filepath.Join(f.data, "objects"))
-		if err != nil {
-			return fmt.Errorf("open fs storage: %w", err)
-		}
-		defer st.Close()
-		store = st
-	case "s3":
-		st, err := s3.New(ctx, s3.Config{
-			Endpoint: f.s3Endpoint, Region: f.s3Region, AccessKey: f.s3AccessKey, SecretKey: f.s3SecretKey,
-			SessionToken: f.s3Token, UseSSL: f.s3SSL, PathStyle: f.s3PathStyle,
-		})
-		if err != nil {
-			return fmt.Errorf("open s3 storage: %w", err)
-		}
-		store, presigner = st, st
+	st, err := buildStorage(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	for _, b := range []string{f.bucket + "-original", f.bucket + "-resized"} {
-		if err := store.EnsureBucket(ctx, b); err != nil {
-			return fmt.Errorf("bucket %s: %w (create it, or give credentials allowed to)", b, err)
-		}
-	}
+	defer st.close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	rs := resizer.New(resizer.Options{Limits: resizer.Limits{MaxPixels: f.maxPixels, MaxBytes: f.maxSourceBytes}})
-	workers := f.workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	jobSvc, err := jobs.Open(ctx, jobs.Config{
-		Storage: store, Bucket: f.bucket, DatabaseURL: f.database,
-		SQLitePath: filepath.Join(f.data, "jobs.db"), Resizer: rs, Workers: workers,
-		JobTimeout: f.jobTimeout, CacheControl: f.cacheControl, ReconcileInterval: f.reconcileInterval,
-		SeedPresets: seed, Logger: log, Registerer: reg,
-	})
-	if err != nil {
-		return fmt.Errorf("open job store: %w", err)
-	}
-
-	authStore, err := auth.NewStore(auth.Config{
-		RootAccessKey: sec.AccessKey, RootSecretKey: sec.SecretKey, Keys: keys.Keys, APIKeys: keys.APIKeys,
-		TokenSecret: []byte(sec.TokenSecret),
-	})
-	if err != nil {
-		return &usageError{fmt.Sprintf("credentials: %v", err)}
-	}
-	verifier := &sigv4.Verifier{Region: f.region, Lookup: authStore.Lookup}
-
-	s3h, err := s3api.New(s3api.Config{
-		Storage: store, Bucket: f.bucket, Region: f.region, Verifier: verifier, Auth: authStore,
-		MaxObjectBytes: f.maxUploadBytes, MaxConcurrentUploads: f.maxConcurrentUploads,
-		AllowedContentTypes: splitList(f.allowedTypes),
-		Hooks: s3api.Hooks{
-			Uploaded: func(ctx context.Context, obj storage.ObjectInfo) error { return jobSvc.Enqueue(ctx, obj, "gateway") },
-			Deleted:  jobSvc.Deleted,
-		},
-		Logger: log.With("component", "s3"), Registerer: reg,
-	})
-	if err != nil {
-		return fmt.Errorf("s3 api: %w", err)
-	}
-
-	srv, err := gateway.New(gateway.Config{
-		Addr:            f.listen,
-		Logger:          log,
-		Registry:        reg,
-		ShutdownTimeout: f.shutdownTimeout,
-		Ready:           map[string]gateway.Checker{"storage": store, "jobs": jobSvc},
-	})
+	jobSvc, err := buildJobs(ctx, cfg, st.store, log, reg)
 	if err != nil {
 		return err
 	}
-	addr, err := srv.Listen()
+	srv, addr, err := buildHTTP(cfg, st, jobSvc, sec, log, reg)
 	if err != nil {
 		return err
 	}
-	publicURL := f.publicURL
-	if publicURL == "" {
-		publicURL = "http://" + addr.String()
-	}
-	up, err := uploads.New(uploads.Config{
-		APIKeys: []string{sec.APIKey}, Auth: authStore, Bucket: f.bucket, Region: f.region,
-		PublicURL: publicURL, Backend: presigner, Logger: log.With("component", "uploads"),
-	})
-	if err != nil {
-		return fmt.Errorf("uploads api: %w", err)
-	}
-	jobsHTTP := jobsapi.New(jobsapi.Config{Jobs: jobSvc, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken, Logger: log})
-	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events()})
-
 	if err := jobSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	printStartup(stdout, addr.String(), f, sec, generated)
-	log.Info("imgate serving", "addr", addr.String(), "storage", f.backend, "bucket", f.bucket,
-		"job_store", jobStoreName(f.database), "workers", workers)
+	printStartup(stdout, addr, cfg, sec, generated)
+	log.Info("imgate serving", "addr", addr, "storage", cfg.backend, "bucket", cfg.bucket,
+		"job_store", jobStoreName(cfg.database), "workers", cfg.workerCount())
 
 	serveErr := srv.Serve(ctx)
-	stopCtx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	if err := jobSvc.Stop(stopCtx); err != nil {
 		log.Warn("stopping workers", "err", err)
@@ -345,6 +268,111 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("imgate stopped")
 	return nil
+}
+
+// backend is the opened storage: presigner is nil when the backend cannot
+// presign (fs); close releases it.
+type backend struct {
+	store     storage.Storage
+	presigner storage.Presigner
+	close     func()
+}
+
+// buildStorage opens the --storage backend and makes sure both buckets
+// exist.
+func buildStorage(ctx context.Context, cfg *serveConfig) (backend, error) {
+	b := backend{close: func() {}}
+	switch cfg.backend {
+	case "fs":
+		st, err := fs.New(filepath.Join(cfg.data, "objects"))
+		if err != nil {
+			return b, fmt.Errorf("open fs storage: %w", err)
+		}
+		b.store, b.close = st, func() { _ = st.Close() }
+	case "s3":
+		st, err := s3.New(ctx, s3.Config{
+			Endpoint: cfg.s3Endpoint, Region: cfg.s3Region, AccessKey: cfg.s3AccessKey, SecretKey: cfg.s3SecretKey,
+			SessionToken: cfg.s3Token, UseSSL: cfg.s3SSL, PathStyle: cfg.s3PathStyle,
+		})
+		if err != nil {
+			return b, fmt.Errorf("open s3 storage: %w", err)
+		}
+		b.store, b.presigner = st, st
+	}
+	for _, name := range []string{cfg.bucket + "-original", cfg.bucket + "-resized"} {
+		if err := b.store.EnsureBucket(ctx, name); err != nil {
+			b.close()
+			return b, fmt.Errorf("bucket %s: %w (create it, or give credentials allowed to)", name, err)
+		}
+	}
+	return b, nil
+}
+
+// buildJobs opens the job store (SQLite in --data or --database) with its
+// workers, not yet started.
+func buildJobs(ctx context.Context, cfg *serveConfig, store storage.Storage, log *slog.Logger, reg *prometheus.Registry) (*jobs.Service, error) {
+	rs := resizer.New(resizer.Options{Limits: resizer.Limits{MaxPixels: cfg.maxPixels, MaxBytes: cfg.maxSourceBytes}})
+	jobSvc, err := jobs.Open(ctx, jobs.Config{
+		Storage: store, Bucket: cfg.bucket, DatabaseURL: cfg.database,
+		SQLitePath: filepath.Join(cfg.data, "jobs.db"), Resizer: rs, Workers: cfg.workerCount(),
+		JobTimeout: cfg.jobTimeout, CacheControl: cfg.cacheControl, ReconcileInterval: cfg.reconcileInterval,
+		SeedPresets: cfg.presets, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open job store: %w", err)
+	}
+	return jobSvc, nil
+}
+
+// buildHTTP makes the server with every route mounted and its listener
+// open; it returns the address listened on.
+func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.Secrets, log *slog.Logger, reg *prometheus.Registry) (*gateway.Server, string, error) {
+	authStore, err := auth.NewStore(auth.Config{
+		RootAccessKey: sec.AccessKey, RootSecretKey: sec.SecretKey, Keys: cfg.keys.Keys, APIKeys: cfg.keys.APIKeys,
+		TokenSecret: []byte(sec.TokenSecret),
+	})
+	if err != nil {
+		return nil, "", &usageError{fmt.Sprintf("credentials: %v", err)}
+	}
+	s3h, err := s3api.New(s3api.Config{
+		Storage: st.store, Bucket: cfg.bucket, Region: cfg.region,
+		Verifier: &sigv4.Verifier{Region: cfg.region, Lookup: authStore.Lookup}, Auth: authStore,
+		MaxObjectBytes: cfg.maxUploadBytes, MaxConcurrentUploads: cfg.maxConcurrentUploads,
+		AllowedContentTypes: splitList(cfg.allowedTypes),
+		Hooks: s3api.Hooks{
+			Uploaded: func(ctx context.Context, obj storage.ObjectInfo) error { return jobSvc.Enqueue(ctx, obj, "gateway") },
+			Deleted:  jobSvc.Deleted,
+		},
+		Logger: log.With("component", "s3"), Registerer: reg,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("s3 api: %w", err)
+	}
+	srv, err := gateway.New(gateway.Config{
+		Addr: cfg.listen, Logger: log, Registry: reg, ShutdownTimeout: cfg.shutdownTimeout,
+		Ready: map[string]gateway.Checker{"storage": st.store, "jobs": jobSvc},
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		return nil, "", err
+	}
+	publicURL := cfg.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + addr.String()
+	}
+	up, err := uploads.New(uploads.Config{
+		APIKeys: []string{sec.APIKey}, Auth: authStore, Bucket: cfg.bucket, Region: cfg.region,
+		PublicURL: publicURL, Backend: st.presigner, Logger: log.With("component", "uploads"),
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("uploads api: %w", err)
+	}
+	jobsHTTP := jobsapi.New(jobsapi.Config{Jobs: jobSvc, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken, Logger: log})
+	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events()})
+	return srv, addr.String(), nil
 }
 
 func jobStoreName(db string) string {
@@ -366,7 +394,7 @@ func splitList(s string) []string {
 
 // printStartup tells a newcomer where things are; generated secrets are
 // printed this once (they are in DATA/secrets.json afterwards).
-func printStartup(w io.Writer, addr string, f serveFlags, sec secrets.Secrets, generated []string) {
+func printStartup(w io.Writer, addr string, f *serveConfig, sec secrets.Secrets, generated []string) {
 	fmt.Fprintf(w, "imgate listening on http://%s (S3 API, /v1, admin API)\n", addr)
 	fmt.Fprintf(w, "  originals: %s-original   variants: %s-resized/PRESET/KEY   storage: %s\n", f.bucket, f.bucket, f.backend)
 	if len(generated) == 0 {

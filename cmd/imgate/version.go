@@ -14,7 +14,7 @@ var version = "dev"
 func init() {
 	register("version", "print the version and exit", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("version", "", "Print imgate's version, Go version and VCS revision.", stderr)
-		if err := parseFlags(fs, args); err != nil {
+		if _, err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		rev := ""

@@ -63,7 +63,10 @@ type PutOptions struct {
 
 // GetOptions select part of an object. The zero value reads all of it.
 type GetOptions struct {
-	// Offset and Length select a byte range; Length < 0 means "to the end".
+	// Offset and Length select a byte range: Length <= 0 means "to the
+	// end" (in every backend, as in ResolveRange). A negative Offset, or
+	// one at or past the end of a non-empty object, is ErrInvalidRange
+	// (the conformance suite checks both).
 	Offset int64
 	Length int64
 }

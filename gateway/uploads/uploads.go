@@ -37,14 +37,13 @@ import (
 
 // Config configures the handler.
 type Config struct {
-	APIKeys             []string // bearer keys accepted on /v1/uploads and /v1/credentials
-	Auth                *auth.Store
-	Bucket              string
-	Region              string
-	PublicURL           string            // base URL clients reach the gateway at, e.g. http://127.0.0.1:8080
-	Backend             storage.Presigner // nil when the backend cannot presign (fs); "target":"backend" then answers 400
-	BackendBucketPrefix string            // unused unless needed
-	Logger              *slog.Logger
+	APIKeys   []string // bearer keys accepted on /v1/uploads and /v1/credentials
+	Auth      *auth.Store
+	Bucket    string
+	Region    string
+	PublicURL string            // base URL clients reach the gateway at, e.g. http://127.0.0.1:8080
+	Backend   storage.Presigner // nil when the backend cannot presign (fs); "target":"backend" then answers 400
+	Logger    *slog.Logger
 	// Now is the clock (nil: time.Now); tests set it.
 	Now func() time.Time
 }

@@ -3,7 +3,6 @@
 package backfill
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -11,9 +10,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/imgate/imgate/admin/client"
+	"github.com/imgate/imgate/admin/actions"
 	"github.com/imgate/imgate/admin/common"
-	"github.com/imgate/imgate/admin/components/presets"
 	"github.com/imgate/imgate/gateway/adminapi"
 )
 
@@ -37,12 +35,6 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Start, k.Canc
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Start, k.Cancel, k.Reload}} }
 
-// LoadedMsg carries the latest backfill (Backfill nil: none yet).
-type LoadedMsg struct {
-	Backfill *adminapi.Backfill
-	Err      error
-}
-
 // Model is the backfill view.
 type Model struct {
 	c      *common.Common
@@ -55,10 +47,21 @@ type Model struct {
 	height int
 }
 
-// New returns an empty view; call Load to fill it.
-func New(c *common.Common) Model {
-	return Model{c: c, Keys: DefaultKeyMap(), barW: 40}
+var _ common.Component = (*Model)(nil)
+
+// New returns an empty view; Init fills it.
+func New(c *common.Common) *Model {
+	return &Model{c: c, Keys: DefaultKeyMap(), barW: 40}
 }
+
+// Init loads the latest backfill.
+func (m *Model) Init() tea.Cmd { return m.Load() }
+
+// ShortHelp implements help.KeyMap.
+func (m *Model) ShortHelp() []key.Binding { return m.Keys.ShortHelp() }
+
+// FullHelp implements help.KeyMap.
+func (m *Model) FullHelp() [][]key.Binding { return m.Keys.FullHelp() }
 
 // SetSize sets the drawing area.
 func (m *Model) SetSize(w, h int) {
@@ -67,27 +70,13 @@ func (m *Model) SetSize(w, h int) {
 }
 
 // Backfill returns the backfill shown (nil if none).
-func (m Model) Backfill() *adminapi.Backfill { return m.bf }
+func (m *Model) Backfill() *adminapi.Backfill { return m.bf }
 
 // Running reports whether the shown backfill is still running.
-func (m Model) Running() bool { return m.bf != nil && m.bf.State == "running" }
+func (m *Model) Running() bool { return m.bf != nil && m.bf.State == "running" }
 
 // Load fetches the latest backfill.
-func (m Model) Load() tea.Cmd {
-	c := m.c
-	return func() tea.Msg {
-		ctx, cancel := c.Call()
-		defer cancel()
-		b, err := c.Client.Backfill(ctx)
-		if errors.Is(err, client.ErrNotFound) {
-			return LoadedMsg{}
-		}
-		if err != nil {
-			return LoadedMsg{Err: err}
-		}
-		return LoadedMsg{Backfill: &b}
-	}
-}
+func (m *Model) Load() tea.Cmd { return actions.LoadBackfill(m.c) }
 
 // Percent is the share of the backfill done, 0..1 (1 only when finished).
 func Percent(b *adminapi.Backfill) float64 {
@@ -111,9 +100,9 @@ func Percent(b *adminapi.Backfill) float64 {
 }
 
 // Update handles keys and loaded backfills.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case LoadedMsg:
+	case actions.BackfillLoadedMsg:
 		m.loaded = true
 		if msg.Err != nil {
 			m.err = msg.Err
@@ -124,7 +113,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil // an older answer overtaken by a newer event
 		}
 		m.bf = msg.Backfill
-	case common.BackfillStartedMsg:
+	case actions.BackfillStartedMsg:
 		b := msg.Backfill
 		m.bf, m.loaded, m.err = &b, true, nil
 	case tea.KeyPressMsg:
@@ -133,21 +122,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			if m.Running() {
 				return m, common.Notice("a backfill is already running (x cancels it)", true)
 			}
-			return m, presets.StartBackfillCmd(m.c, nil)
+			return m, actions.StartBackfill(m.c, nil)
 		case key.Matches(msg, m.Keys.Cancel):
 			if !m.Running() {
 				return m, common.Notice("no backfill is running", true)
 			}
-			c := m.c
-			return m, func() tea.Msg {
-				ctx, cancel := c.Call()
-				defer cancel()
-				b, err := c.Client.CancelBackfill(ctx)
-				if err != nil {
-					return common.NoticeMsg{Text: "cancel backfill: " + err.Error(), Error: true}
-				}
-				return LoadedMsg{Backfill: &b}
-			}
+			return m, actions.CancelBackfill(m.c)
 		case key.Matches(msg, m.Keys.Reload):
 			return m, m.Load()
 		}
@@ -155,8 +135,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// View renders exactly the model's height in lines.
-func (m Model) View() string {
+// View implements tea.Model: exactly the size set.
+func (m *Model) View() tea.View { return tea.NewView(m.render()) }
+
+// render draws exactly the model's height in lines.
+func (m *Model) render() string {
 	s := m.c.Styles
 	w := max(m.width, 20)
 	lines := []string{s.Header.Render(common.Cut("BACKFILL", w))}

@@ -10,8 +10,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/imgate/imgate/admin/actions"
 	"github.com/imgate/imgate/admin/common"
-	"github.com/imgate/imgate/admin/components/jobs"
 	"github.com/imgate/imgate/gateway/adminapi"
 )
 
@@ -45,13 +45,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 // CloseMsg asks the root to go back to the list.
 type CloseMsg struct{}
 
-// LoadedMsg carries a fetched job.
-type LoadedMsg struct {
-	ID  int64
-	Job adminapi.Job
-	Err error
-}
-
 // Model is the detail view.
 type Model struct {
 	c      *common.Common
@@ -65,11 +58,22 @@ type Model struct {
 	height int
 }
 
+var _ common.Component = (*Model)(nil)
+
 // New returns an empty detail view.
-func New(c *common.Common) Model { return Model{c: c, Keys: DefaultKeyMap()} }
+func New(c *common.Common) *Model { return &Model{c: c, Keys: DefaultKeyMap()} }
+
+// Init does nothing: Open loads the job shown.
+func (m *Model) Init() tea.Cmd { return nil }
 
 // SetSize sets the drawing area.
 func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
+
+// ShortHelp implements help.KeyMap.
+func (m *Model) ShortHelp() []key.Binding { return m.Keys.ShortHelp() }
+
+// FullHelp implements help.KeyMap.
+func (m *Model) FullHelp() [][]key.Binding { return m.Keys.FullHelp() }
 
 // Open shows job j (as known so far) and fetches the full record.
 func (m *Model) Open(j adminapi.Job) tea.Cmd {
@@ -78,23 +82,15 @@ func (m *Model) Open(j adminapi.Job) tea.Cmd {
 }
 
 // Load fetches the job from the API.
-func (m Model) Load() tea.Cmd {
-	c, id := m.c, m.ID
-	return func() tea.Msg {
-		ctx, cancel := c.Call()
-		defer cancel()
-		j, err := c.Client.Job(ctx, id)
-		return LoadedMsg{ID: id, Job: j, Err: err}
-	}
-}
+func (m *Model) Load() tea.Cmd { return actions.LoadJob(m.c, m.ID) }
 
 // Job returns the job shown.
-func (m Model) Job() adminapi.Job { return m.job }
+func (m *Model) Job() adminapi.Job { return m.job }
 
 // Update handles keys and loaded/updated jobs.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case LoadedMsg:
+	case actions.JobLoadedMsg:
 		if msg.ID != m.ID {
 			return m, nil
 		}
@@ -103,7 +99,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.job, m.loaded, m.err = msg.Job, true, nil
-	case common.JobUpdatedMsg:
+	case actions.JobUpdatedMsg:
 		if msg.Job.ID == m.ID {
 			changed := msg.Job.State != m.job.State
 			errs, vars := m.job.Errors, m.job.Variants
@@ -127,9 +123,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		case key.Matches(msg, m.Keys.Down):
 			m.scroll = min(m.scroll+1, m.maxScroll())
 		case key.Matches(msg, m.Keys.Retry):
-			return m, jobs.RetryCmd(m.c, m.ID)
+			return m, actions.RetryJob(m.c, m.ID)
 		case key.Matches(msg, m.Keys.Cancel):
-			return m, jobs.CancelCmd(m.c, m.ID)
+			return m, actions.CancelJob(m.c, m.ID)
 		case key.Matches(msg, m.Keys.Reload):
 			return m, m.Load()
 		}
@@ -155,12 +151,15 @@ func humanBytes(n int64) string {
 }
 
 // maxScroll is how far the body can scroll below the title line.
-func (m Model) maxScroll() int {
+func (m *Model) maxScroll() int {
 	return max(0, len(m.lines())-1-(max(m.height, 1)-1))
 }
 
-// View renders exactly the model's height in lines.
-func (m Model) View() string {
+// View implements tea.Model: exactly the size set.
+func (m *Model) View() tea.View { return tea.NewView(m.render()) }
+
+// render draws exactly the model's height in lines.
+func (m *Model) render() string {
 	lines := m.lines()
 	// scroll, keeping the title line
 	h := max(m.height, 1)
@@ -173,7 +172,7 @@ func (m Model) View() string {
 }
 
 // lines renders the whole detail, title first.
-func (m Model) lines() []string {
+func (m *Model) lines() []string {
 	s := m.c.Styles
 	w := max(m.width, 20)
 	j := m.job

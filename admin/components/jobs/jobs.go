@@ -1,9 +1,9 @@
 // Package jobs is the dashboard's live job list: newest first, updated from
-// the event stream, filterable, with retry and cancel.
+// the event stream, paged in from the API as the cursor reaches the end,
+// filterable, with retry and cancel.
 package jobs
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,6 +12,8 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/imgate/imgate/admin/actions"
+	"github.com/imgate/imgate/admin/client"
 	"github.com/imgate/imgate/admin/common"
 	"github.com/imgate/imgate/gateway/adminapi"
 )
@@ -57,14 +59,11 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	}
 }
 
+// DefaultLimit is the page size when New is given none.
+const DefaultLimit = 200
+
 // OpenMsg asks the root to open the detail view of a job.
 type OpenMsg struct{ ID int64 }
-
-// ReloadMsg asks the root to reload the list from the API.
-type ReloadMsg struct{}
-
-// MoreMsg asks the root for the next (older) page: the cursor hit the end.
-type MoreMsg struct{}
 
 // Model is the job list.
 type Model struct {
@@ -80,13 +79,60 @@ type Model struct {
 
 	filter    textinput.Model
 	filtering bool
+
+	// paging
+	limit       int    // jobs per page
+	nextCursor  string // older jobs to page in ("" = none)
+	loadingMore bool
 }
 
-// New returns an empty list.
-func New(c *common.Common) Model {
+var _ common.Component = (*Model)(nil)
+
+// New returns an empty list that loads limit jobs per page (0: DefaultLimit).
+func New(c *common.Common, limit int) *Model {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
 	ti := common.NewInput("/", "key, state or preset", 200)
-	return Model{c: c, Keys: DefaultKeyMap(), byID: map[int64]int{}, filter: ti}
+	return &Model{c: c, Keys: DefaultKeyMap(), byID: map[int64]int{}, filter: ti, limit: limit}
 }
+
+// Init loads the first page.
+func (m *Model) Init() tea.Cmd { return m.Load() }
+
+// Load fetches the first (newest) page again.
+func (m *Model) Load() tea.Cmd {
+	return actions.LoadJobs(m.c, client.JobFilter{Limit: m.limit}, false)
+}
+
+// loadMore fetches the page of jobs older than those shown.
+func (m *Model) loadMore() tea.Cmd {
+	if m.nextCursor == "" || m.loadingMore {
+		return nil
+	}
+	m.loadingMore = true
+	return actions.LoadJobs(m.c, client.JobFilter{Limit: m.limit, Cursor: m.nextCursor}, true)
+}
+
+func (m *Model) loaded(msg actions.JobsLoadedMsg) tea.Cmd {
+	if msg.More {
+		m.loadingMore = false
+	}
+	if msg.Err != nil {
+		return common.Notice("load jobs: "+msg.Err.Error(), true)
+	}
+	m.Upsert(msg.List.Jobs...)
+	if msg.More || m.nextCursor == "" {
+		m.nextCursor = msg.List.Next
+	}
+	return nil
+}
+
+// ShortHelp implements help.KeyMap.
+func (m *Model) ShortHelp() []key.Binding { return m.Keys.ShortHelp() }
+
+// FullHelp implements help.KeyMap.
+func (m *Model) FullHelp() [][]key.Binding { return m.Keys.FullHelp() }
 
 // SetSize sets the area the list draws in.
 func (m *Model) SetSize(w, h int) {
@@ -96,17 +142,17 @@ func (m *Model) SetSize(w, h int) {
 }
 
 // Capturing reports whether the list takes all keys (the filter is open).
-func (m Model) Capturing() bool { return m.filtering }
+func (m *Model) Capturing() bool { return m.filtering }
 
 // Len returns how many jobs are known; Visible how many pass the filter.
-func (m Model) Len() int     { return len(m.jobs) }
-func (m Model) Visible() int { return len(m.view) }
+func (m *Model) Len() int     { return len(m.jobs) }
+func (m *Model) Visible() int { return len(m.view) }
 
 // Filter returns the current filter text.
-func (m Model) Filter() string { return m.filter.Value() }
+func (m *Model) Filter() string { return m.filter.Value() }
 
 // Selected returns the job under the cursor.
-func (m Model) Selected() (adminapi.Job, bool) {
+func (m *Model) Selected() (adminapi.Job, bool) {
 	if m.cursor < 0 || m.cursor >= len(m.view) {
 		return adminapi.Job{}, false
 	}
@@ -114,7 +160,7 @@ func (m Model) Selected() (adminapi.Job, bool) {
 }
 
 // Get returns a known job by id.
-func (m Model) Get(id int64) (adminapi.Job, bool) {
+func (m *Model) Get(id int64) (adminapi.Job, bool) {
 	i, ok := m.byID[id]
 	if !ok {
 		return adminapi.Job{}, false
@@ -211,38 +257,58 @@ func (m *Model) clamp() {
 	m.offset = max(0, min(m.offset, len(m.view)-rows))
 }
 
-// Update handles keys (other messages are ignored).
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	kp, ok := msg.(tea.KeyPressMsg)
-	if !ok {
+// Update handles keys, loaded pages and jobs the API returned.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
 		if m.filtering {
-			var cmd tea.Cmd
-			m.filter, cmd = m.filter.Update(msg)
-			return m, cmd
+			return m, m.updateFilter(msg)
+		}
+		return m, m.updateKey(msg)
+	case actions.JobsLoadedMsg:
+		return m, m.loaded(msg)
+	case actions.JobUpdatedMsg:
+		m.Upsert(msg.Job)
+		return m, nil
+	case actions.JobLoadedMsg:
+		if msg.Err == nil {
+			m.Upsert(msg.Job)
 		}
 		return m, nil
 	}
 	if m.filtering {
-		switch kp.String() {
-		case "enter":
-			m.filtering = false
-			m.filter.Blur()
-			return m, nil
-		case "esc":
-			m.filtering = false
-			m.filter.Blur()
-			m.filter.SetValue("")
-			m.refilter()
-			m.clamp()
-			return m, nil
-		}
 		var cmd tea.Cmd
 		m.filter, cmd = m.filter.Update(msg)
-		m.refilter()
-		m.cursor = 0
-		m.clamp()
 		return m, cmd
 	}
+	return m, nil
+}
+
+// updateFilter types into the open filter.
+func (m *Model) updateFilter(kp tea.KeyPressMsg) tea.Cmd {
+	switch kp.String() {
+	case "enter":
+		m.filtering = false
+		m.filter.Blur()
+		return nil
+	case "esc":
+		m.filtering = false
+		m.filter.Blur()
+		m.filter.SetValue("")
+		m.refilter()
+		m.clamp()
+		return nil
+	}
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(kp)
+	m.refilter()
+	m.cursor = 0
+	m.clamp()
+	return cmd
+}
+
+// updateKey handles a key while the filter is closed.
+func (m *Model) updateKey(kp tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(kp, m.Keys.Up):
 		m.cursor--
@@ -250,7 +316,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.cursor++
 		if m.cursor >= len(m.view) && m.filter.Value() == "" {
 			m.clamp()
-			return m, func() tea.Msg { return MoreMsg{} }
+			return m.loadMore()
 		}
 	case key.Matches(kp, m.Keys.PageUp):
 		m.cursor -= m.rows()
@@ -261,12 +327,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case key.Matches(kp, m.Keys.Bottom):
 		m.cursor = len(m.view) - 1
 		m.clamp()
-		return m, func() tea.Msg { return MoreMsg{} }
+		return m.loadMore()
 	case key.Matches(kp, m.Keys.Filter):
 		m.filtering = true
 		cmd := m.filter.Focus()
 		m.clamp()
-		return m, cmd
+		return cmd
 	case key.Matches(kp, m.Keys.ClearFilter):
 		if m.filter.Value() != "" {
 			m.filter.SetValue("")
@@ -274,120 +340,19 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 	case key.Matches(kp, m.Keys.Open):
 		if j, ok := m.Selected(); ok {
-			return m, func() tea.Msg { return OpenMsg{ID: j.ID} }
+			return func() tea.Msg { return OpenMsg{ID: j.ID} }
 		}
 	case key.Matches(kp, m.Keys.Retry):
 		if j, ok := m.Selected(); ok {
-			return m, RetryCmd(m.c, j.ID)
+			return actions.RetryJob(m.c, j.ID)
 		}
 	case key.Matches(kp, m.Keys.Cancel):
 		if j, ok := m.Selected(); ok {
-			return m, CancelCmd(m.c, j.ID)
+			return actions.CancelJob(m.c, j.ID)
 		}
 	case key.Matches(kp, m.Keys.Refresh):
-		return m, func() tea.Msg { return ReloadMsg{} }
+		return m.Load()
 	}
 	m.clamp()
-	return m, nil
-}
-
-// RetryCmd asks the API to retry job id.
-func RetryCmd(c *common.Common, id int64) tea.Cmd {
-	return jobAction(c, id, "retry", c.Client.Retry)
-}
-
-// CancelCmd asks the API to cancel job id.
-func CancelCmd(c *common.Common, id int64) tea.Cmd {
-	return jobAction(c, id, "cancel", c.Client.Cancel)
-}
-
-func jobAction(c *common.Common, id int64, verb string, call func(context.Context, int64) (adminapi.Job, error)) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := c.Call()
-		defer cancel()
-		j, err := call(ctx, id)
-		if err != nil {
-			return common.NoticeMsg{Text: fmt.Sprintf("%s job %d: %v", verb, id, err), Error: true}
-		}
-		return common.JobUpdatedMsg{Job: j, Notice: fmt.Sprintf("%s job %d: now %s", verb, id, j.State)}
-	}
-}
-
-// columns returns the widths of ID, STATE, KEY, PRESETS, TIME, ERROR for
-// a line of w cells (5 separating spaces); narrow screens drop PRESETS and
-// ERROR first.
-func columns(w int) [6]int {
-	c := [6]int{7, 10, 0, 16, 7, 0}
-	fixed := c[0] + c[1] + c[3] + c[4] + 5
-	if w-fixed < 30 {
-		c[3] = 0 // no room for presets
-		fixed = c[0] + c[1] + c[4] + 4
-	}
-	rest := max(0, w-fixed)
-	if rest < 24 {
-		c[2] = rest
-		return c
-	}
-	c[2] = rest * 6 / 10
-	c[5] = rest - c[2] - 1
-	return c
-}
-
-func row(cols [6]int, cells [6]string) string {
-	out := make([]string, 0, 6)
-	for i, s := range cells {
-		if cols[i] > 0 {
-			out = append(out, common.Fit(s, cols[i]))
-		}
-	}
-	return strings.Join(out, " ")
-}
-
-// View renders exactly the model's height in lines.
-func (m Model) View() string {
-	s := m.c.Styles
-	w := max(m.width, 20)
-	cols := columns(w)
-	lines := make([]string, 0, m.height)
-	if m.filtering || m.filter.Value() != "" {
-		info := fmt.Sprintf("  %d of %d", len(m.view), len(m.jobs))
-		lines = append(lines, common.Fit(m.filter.View()+s.Muted.Render(info), w))
-	}
-	lines = append(lines, s.Header.Render(common.Cut(row(cols, [6]string{"ID", "STATE", "KEY", "PRESETS", "TIME", "ERROR"}), w)))
-	rows := m.rows()
-	if len(m.view) == 0 {
-		msg := "no jobs yet — upload an image to NAME-original and it shows up here"
-		if m.filter.Value() != "" {
-			msg = "no job matches the filter (esc clears it)"
-		}
-		lines = append(lines, s.Muted.Render(common.Fit(msg, w)))
-	}
-	for i := m.offset; i < len(m.view) && i < m.offset+rows; i++ {
-		j := m.jobs[m.view[i]]
-		cells := [6]string{
-			fmt.Sprint(j.ID),
-			j.State,
-			j.Key,
-			strings.Join(j.Presets, ","),
-			common.FormatMS(j.DurationMS),
-			j.Error,
-		}
-		line := row(cols, cells)
-		if i == m.cursor {
-			line = s.Selected.Render(line)
-		} else {
-			// colour only the state cell
-			pre := common.Fit(cells[0], cols[0]) + " "
-			st := s.StateStyle(j.State).Render(common.Fit(j.State, cols[1]))
-			line = pre + st + " " + row([6]int{0, 0, cols[2], cols[3], cols[4], 0}, cells)
-			if cols[5] > 0 {
-				line += " " + s.Error.Render(common.Fit(j.Error, cols[5]))
-			}
-		}
-		lines = append(lines, common.Cut(line, w))
-	}
-	for len(lines) < m.height {
-		lines = append(lines, "")
-	}
-	return strings.Join(lines[:max(m.height, 1)], "\n")
+	return nil
 }

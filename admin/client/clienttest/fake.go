@@ -1,4 +1,7 @@
-package client
+// Package clienttest is test support for the dashboard: Fake, an in-memory
+// client.Client whose calls are recorded, and Gradient, a test picture.
+// Production code never imports it.
+package clienttest
 
 import (
 	"context"
@@ -11,10 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imgate/imgate/admin/client"
 	"github.com/imgate/imgate/gateway/adminapi"
 )
 
-// Fake is an in-memory Client for tests and demos. Its zero value is not
+// Fake is an in-memory client.Client for tests. Its zero value is not
 // usable; call NewFake. Fields may be set before use; Calls records every
 // call by method name. Err, when set, is returned by every call.
 type Fake struct {
@@ -34,10 +38,10 @@ type Fake struct {
 	// Stream receives what Events hands out: tests send on it.
 	Stream chan adminapi.Event
 	// Status is forwarded to Events' status channel.
-	Status chan StreamStatus
+	Status chan client.StreamStatus
 }
 
-var _ Client = (*Fake)(nil)
+var _ client.Client = (*Fake)(nil)
 
 // NewFake returns an empty fake with the given jobs and presets.
 func NewFake(jobs []adminapi.Job, presets []adminapi.Preset) *Fake {
@@ -46,7 +50,7 @@ func NewFake(jobs []adminapi.Job, presets []adminapi.Preset) *Fake {
 		presets: adminapi.PresetList{Version: 1, Presets: presets},
 		stats:   adminapi.Stats{Counts: map[string]int64{}},
 		Stream:  make(chan adminapi.Event, 64),
-		Status:  make(chan StreamStatus, 8),
+		Status:  make(chan client.StreamStatus, 8),
 	}
 	for _, j := range jobs {
 		f.jobs[j.ID] = j
@@ -72,8 +76,8 @@ func (f *Fake) record(format string, args ...any) error {
 	return f.Err
 }
 
-// Jobs implements Client.
-func (f *Fake) Jobs(_ context.Context, flt JobFilter) (adminapi.JobList, error) {
+// Jobs implements client.Client.
+func (f *Fake) Jobs(_ context.Context, flt client.JobFilter) (adminapi.JobList, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("Jobs(%s,%s,%s)", flt.State, flt.Prefix, flt.Cursor); err != nil {
@@ -91,7 +95,7 @@ func (f *Fake) Jobs(_ context.Context, flt JobFilter) (adminapi.JobList, error) 
 	if flt.Cursor != "" {
 		below, err := strconv.ParseInt(flt.Cursor, 10, 64)
 		if err != nil {
-			return adminapi.JobList{}, &APIError{Status: 400, Code: "bad_request", Message: "bad cursor"}
+			return adminapi.JobList{}, &client.APIError{Status: 400, Code: "bad_request", Message: "bad cursor"}
 		}
 		i := sort.Search(len(out.Jobs), func(i int) bool { return out.Jobs[i].ID < below })
 		out.Jobs = out.Jobs[i:]
@@ -103,7 +107,7 @@ func (f *Fake) Jobs(_ context.Context, flt JobFilter) (adminapi.JobList, error) 
 	return out, nil
 }
 
-// Job implements Client.
+// Job implements client.Client.
 func (f *Fake) Job(_ context.Context, id int64) (adminapi.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -112,7 +116,7 @@ func (f *Fake) Job(_ context.Context, id int64) (adminapi.Job, error) {
 	}
 	j, ok := f.jobs[id]
 	if !ok {
-		return j, &APIError{Status: 404, Code: "not_found", Message: "no such job"}
+		return j, &client.APIError{Status: 404, Code: "not_found", Message: "no such job"}
 	}
 	return j, nil
 }
@@ -128,24 +132,24 @@ func (f *Fake) setState(name string, id int64, state string) (adminapi.Job, erro
 	}
 	j, ok := f.jobs[id]
 	if !ok {
-		return j, &APIError{Status: 404, Code: "not_found", Message: "no such job"}
+		return j, &client.APIError{Status: 404, Code: "not_found", Message: "no such job"}
 	}
 	j.State = state
 	f.jobs[id] = j
 	return j, nil
 }
 
-// Retry implements Client.
+// Retry implements client.Client.
 func (f *Fake) Retry(_ context.Context, id int64) (adminapi.Job, error) {
 	return f.setState("Retry", id, adminapi.StateQueued)
 }
 
-// Cancel implements Client.
+// Cancel implements client.Client.
 func (f *Fake) Cancel(_ context.Context, id int64) (adminapi.Job, error) {
 	return f.setState("Cancel", id, adminapi.StateCancelled)
 }
 
-// Stats implements Client.
+// Stats implements client.Client.
 func (f *Fake) Stats(context.Context) (adminapi.Stats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -155,7 +159,7 @@ func (f *Fake) Stats(context.Context) (adminapi.Stats, error) {
 	return f.stats, nil
 }
 
-// Presets implements Client.
+// Presets implements client.Client.
 func (f *Fake) Presets(context.Context) (adminapi.PresetList, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -179,7 +183,7 @@ func (f *Fake) validate(p adminapi.Preset) adminapi.Validation {
 	return adminapi.Validation{Valid: true}
 }
 
-// CreatePreset implements Client.
+// CreatePreset implements client.Client.
 func (f *Fake) CreatePreset(_ context.Context, p adminapi.Preset) (adminapi.PresetList, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -187,11 +191,11 @@ func (f *Fake) CreatePreset(_ context.Context, p adminapi.Preset) (adminapi.Pres
 		return adminapi.PresetList{}, err
 	}
 	if v := f.validate(p); !v.Valid {
-		return adminapi.PresetList{}, &APIError{Status: 400, Code: "invalid_preset", Message: v.Error}
+		return adminapi.PresetList{}, &client.APIError{Status: 400, Code: "invalid_preset", Message: v.Error}
 	}
 	for _, q := range f.presets.Presets {
 		if q.Name == p.Name {
-			return adminapi.PresetList{}, &APIError{Status: 409, Code: "conflict", Message: "preset exists"}
+			return adminapi.PresetList{}, &client.APIError{Status: 409, Code: "conflict", Message: "preset exists"}
 		}
 	}
 	f.presets.Presets = append(f.presets.Presets, p)
@@ -199,7 +203,7 @@ func (f *Fake) CreatePreset(_ context.Context, p adminapi.Preset) (adminapi.Pres
 	return f.copyPresets(), nil
 }
 
-// UpdatePreset implements Client.
+// UpdatePreset implements client.Client.
 func (f *Fake) UpdatePreset(_ context.Context, name string, p adminapi.Preset) (adminapi.PresetList, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -207,7 +211,7 @@ func (f *Fake) UpdatePreset(_ context.Context, name string, p adminapi.Preset) (
 		return adminapi.PresetList{}, err
 	}
 	if v := f.validate(p); !v.Valid {
-		return adminapi.PresetList{}, &APIError{Status: 400, Code: "invalid_preset", Message: v.Error}
+		return adminapi.PresetList{}, &client.APIError{Status: 400, Code: "invalid_preset", Message: v.Error}
 	}
 	for i, q := range f.presets.Presets {
 		if q.Name == name {
@@ -216,10 +220,10 @@ func (f *Fake) UpdatePreset(_ context.Context, name string, p adminapi.Preset) (
 			return f.copyPresets(), nil
 		}
 	}
-	return adminapi.PresetList{}, &APIError{Status: 404, Code: "not_found", Message: "no such preset"}
+	return adminapi.PresetList{}, &client.APIError{Status: 404, Code: "not_found", Message: "no such preset"}
 }
 
-// DeletePreset implements Client.
+// DeletePreset implements client.Client.
 func (f *Fake) DeletePreset(_ context.Context, name string, deleteVariants bool) (adminapi.PresetList, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -233,10 +237,10 @@ func (f *Fake) DeletePreset(_ context.Context, name string, deleteVariants bool)
 			return f.copyPresets(), nil
 		}
 	}
-	return adminapi.PresetList{}, &APIError{Status: 404, Code: "not_found", Message: "no such preset"}
+	return adminapi.PresetList{}, &client.APIError{Status: 404, Code: "not_found", Message: "no such preset"}
 }
 
-// ValidatePreset implements Client.
+// ValidatePreset implements client.Client.
 func (f *Fake) ValidatePreset(_ context.Context, p adminapi.Preset) (adminapi.Validation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -246,7 +250,7 @@ func (f *Fake) ValidatePreset(_ context.Context, p adminapi.Preset) (adminapi.Va
 	return f.validate(p), nil
 }
 
-// Preview implements Client.
+// Preview implements client.Client.
 func (f *Fake) Preview(_ context.Context, req adminapi.PreviewRequest) (image.Image, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -274,7 +278,7 @@ func Gradient(w, h int) image.Image {
 	return img
 }
 
-// StartBackfill implements Client.
+// StartBackfill implements client.Client.
 func (f *Fake) StartBackfill(_ context.Context, req adminapi.BackfillRequest) (adminapi.Backfill, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -295,7 +299,7 @@ func (f *Fake) StartBackfill(_ context.Context, req adminapi.BackfillRequest) (a
 	return *f.backfill, nil
 }
 
-// Backfill implements Client.
+// Backfill implements client.Client.
 func (f *Fake) Backfill(context.Context) (adminapi.Backfill, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -303,12 +307,12 @@ func (f *Fake) Backfill(context.Context) (adminapi.Backfill, error) {
 		return adminapi.Backfill{}, err
 	}
 	if f.backfill == nil {
-		return adminapi.Backfill{}, &APIError{Status: 404, Code: "not_found", Message: "no backfill yet"}
+		return adminapi.Backfill{}, &client.APIError{Status: 404, Code: "not_found", Message: "no backfill yet"}
 	}
 	return *f.backfill, nil
 }
 
-// CancelBackfill implements Client.
+// CancelBackfill implements client.Client.
 func (f *Fake) CancelBackfill(context.Context) (adminapi.Backfill, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -316,19 +320,19 @@ func (f *Fake) CancelBackfill(context.Context) (adminapi.Backfill, error) {
 		return adminapi.Backfill{}, err
 	}
 	if f.backfill == nil {
-		return adminapi.Backfill{}, &APIError{Status: 404, Code: "not_found", Message: "no backfill yet"}
+		return adminapi.Backfill{}, &client.APIError{Status: 404, Code: "not_found", Message: "no backfill yet"}
 	}
 	f.backfill.State = "cancelled"
 	return *f.backfill, nil
 }
 
-// Events implements Client: it forwards f.Stream and f.Status until ctx ends.
-func (f *Fake) Events(ctx context.Context, lastEventID int64) (<-chan adminapi.Event, <-chan StreamStatus) {
+// Events implements client.Client: it forwards f.Stream and f.Status until ctx ends.
+func (f *Fake) Events(ctx context.Context, lastEventID int64) (<-chan adminapi.Event, <-chan client.StreamStatus) {
 	f.mu.Lock()
 	f.calls = append(f.calls, fmt.Sprintf("Events(%d)", lastEventID))
 	f.mu.Unlock()
 	events := make(chan adminapi.Event)
-	status := make(chan StreamStatus)
+	status := make(chan client.StreamStatus)
 	go func() {
 		defer close(events)
 		defer close(status)
