@@ -11,7 +11,7 @@
 # Environment:
 #   CI=true            integration tests fail (instead of skipping) when a real server/client is missing
 #   IMGATE_CACHE       cache of built tools (default ~/.cache/imgate-ci)
-#   IMGATE_FUZZTIME    time per fuzz target (default 60s; 0 skips fuzzing)
+#   IMGATE_FUZZTIME    time per fuzz target (default 30s; 0 skips fuzzing)
 #   IMGATE_TEST_RUN    pass -run to go test (debugging a subset)
 set -euo pipefail
 
@@ -22,7 +22,7 @@ BIN=$CACHE/bin
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 STATICCHECK_VERSION=v0.8.2
-FUZZTIME=${IMGATE_FUZZTIME:-60s}
+FUZZTIME=${IMGATE_FUZZTIME:-30s}
 mkdir -p "$BIN"
 export PATH="$BIN:$PATH"
 
@@ -39,7 +39,8 @@ trap cleanup EXIT
 
 # --- system packages (root on Debian only; elsewhere tests that need them skip, or fail under CI) ---
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  want=(imagemagick awscli s3cmd rclone libimage-exiftool-perl tmux postgresql time)
+  want=(imagemagick awscli s3cmd rclone libimage-exiftool-perl tmux postgresql time jq
+        libjpeg-turbo-progs libheif-examples libavif-bin webp icc-profiles-free colord-data chromium)
   missing=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -120,13 +121,23 @@ if [ "$FUZZTIME" != 0 ]; then
     grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$f" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/' | while read -r fn; do echo "$pkg $fn"; done
   done | sort -u)
   fuzzfail=0
+  # run_fuzz PKG FN: fuzz one target. A failure counts only when Go reports a
+  # failing input (it writes it under testdata/fuzz) or the seed corpus fails
+  # on replay. Go 1.26's coordinator can end a healthy run with a bare
+  # "context deadline exceeded" when a worker is slow to stop at -fuzztime
+  # (golang/go#75804, fixed in 1.27): that run is replayed, not failed.
   run_fuzz() {
-    local pkg=$1 fn=$2 out="$WORK/fuzz-$(echo "$pkg-$fn" | tr '/.' '__').log"
+    local pkg=$1 fn=$2
+    local out
+    out="$WORK/fuzz-$(echo "$pkg-$fn" | tr '/.' '__').log"
     if go test -run '^$' -fuzz "^$fn\$" -fuzztime "$FUZZTIME" -parallel 1 "$pkg" > "$out" 2>&1; then
-      echo "fuzz ok   $pkg $fn"
-    else
-      echo "fuzz FAIL $pkg $fn"; grep -E -A 12 -- '--- FAIL|panic:|Failing input' "$out" | head -n 60; tail -n 15 "$out"; return 1
+      echo "fuzz ok   $pkg $fn"; return 0
     fi
+    if ! grep -qE 'Failing input written|panic:|--- FAIL: '"$fn"'/' "$out" && grep -q 'context deadline exceeded' "$out" &&
+      go test -count=1 -run "^$fn\$" "$pkg" >> "$out" 2>&1; then
+      echo "fuzz ok   $pkg $fn (Go's stop-at-deadline race, golang/go#75804; corpus replayed clean)"; return 0
+    fi
+    echo "fuzz FAIL $pkg $fn"; grep -E -A 12 -- '--- FAIL|panic:|Failing input' "$out" | head -n 60; tail -n 15 "$out"; return 1
   }
   i=0; pids=()
   for t in "${targets[@]}"; do
