@@ -73,7 +73,7 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "resize workers in this process")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 2*time.Minute, "deadline of one resize job")
 	fs.DurationVar(&f.reconcileInterval, "reconcile-interval", 0, "scan NAME-original for objects with missing or stale variants this often (0: only on demand)")
-	fs.StringVar(&f.cacheControl, "cache-control", "public, max-age=31536000, immutable", "Cache-Control header stored on every variant")
+	fs.StringVar(&f.cacheControl, "cache-control", jobs.DefaultCacheControl, "Cache-Control header stored on every variant")
 	fs.Int64Var(&f.maxUploadBytes, "max-upload-bytes", 100<<20, "largest object accepted through the gateway, in bytes")
 	fs.IntVar(&f.maxConcurrentUploads, "max-concurrent-uploads", 64, "uploads handled at once; more are refused with 503 SlowDown")
 	fs.StringVar(&f.allowedTypes, "allowed-types", "image/jpeg,image/png,image/gif,image/webp", "content types accepted (sniffed from the bytes, not the header), comma-separated")

@@ -53,7 +53,7 @@ type Config struct {
 	Workers           int           // 0 → GOMAXPROCS
 	JobTimeout        time.Duration // 0 → 2 min
 	MaxAttempts       int           // 0 → 10
-	CacheControl      string        // on variants; default "public, max-age=31536000"
+	CacheControl      string        // on variants; "" → DefaultCacheControl
 	ReconcileInterval time.Duration // 0 → off (on demand only)
 	SeedPresets       []resizer.Preset
 	Logger            *slog.Logger
@@ -68,9 +68,13 @@ type Config struct {
 	RescueAfter time.Duration
 }
 
+// DefaultCacheControl is the Cache-Control stored on variants unless
+// configured otherwise (the serve flag's default too): a variant's key names
+// its bytes for as long as the original's ETag and the preset stay the same.
+const DefaultCacheControl = "public, max-age=31536000, immutable"
+
 const (
-	defaultCacheControl = "public, max-age=31536000"
-	jobKind             = "imgate.resize"
+	jobKind = "imgate.resize"
 
 	metaSourceETag    = "imgate-source-etag"
 	metaPresetVersion = "imgate-preset-version"
@@ -116,7 +120,7 @@ func (cfg *Config) defaults() {
 		cfg.MaxAttempts = 10
 	}
 	if cfg.CacheControl == "" {
-		cfg.CacheControl = defaultCacheControl
+		cfg.CacheControl = DefaultCacheControl
 	}
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = 10000

@@ -31,7 +31,7 @@ func TestPipelineRendersEveryPresetWithMetadata(t *testing.T) {
 		if w != wh[0] || h != wh[1] {
 			t.Errorf("%s: %dx%d, want %dx%d", preset, w, h, wh[0], wh[1])
 		}
-		if vinfo.ContentType != "image/jpeg" || vinfo.CacheControl != "public, max-age=31536000" {
+		if vinfo.ContentType != "image/jpeg" || vinfo.CacheControl != jobs.DefaultCacheControl {
 			t.Errorf("%s: content type %q cache-control %q", preset, vinfo.ContentType, vinfo.CacheControl)
 		}
 		if vinfo.Metadata["imgate-source-etag"] != info.ETag || vinfo.Metadata["imgate-preset-version"] != "1" {
