@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/imgate/imgate/gateway/cors"
 	"github.com/imgate/imgate/internal/httpjson"
 )
 
@@ -43,6 +44,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout time.Duration
+	// CORS lists the page origins allowed to call the gateway (zero: none).
+	CORS cors.Policy
 }
 
 // Server is the running HTTP server.
@@ -92,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	s.Mount(cfg.Routes)
 	s.srv = &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           s.recoverer(mux),
+		Handler:           s.recoverer(cfg.CORS.Handler(mux)),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),

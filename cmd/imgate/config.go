@@ -55,6 +55,10 @@ func (c *configFile) flagValue(key string) string {
 	if err := json.Unmarshal(v, &s); err == nil {
 		return s
 	}
+	var list []string // list flags (--cors-origins, --allowed-types) as a JSON array
+	if err := json.Unmarshal(v, &list); err == nil {
+		return strings.Join(list, ",")
+	}
 	return strings.TrimSpace(string(v))
 }
 

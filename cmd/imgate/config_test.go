@@ -138,3 +138,25 @@ func TestServeConfigNestedKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestServeConfigCORSOrigins: a list setting comes as a JSON array in the
+// file or comma-separated elsewhere; a malformed origin is a usage error.
+func TestServeConfigCORSOrigins(t *testing.T) {
+	unsetEnv(t, "IMGATE_CONFIG")
+	unsetEnv(t, "IMGATE_CORS_ORIGINS")
+	path := filepath.Join(t.TempDir(), "imgate.json")
+	if err := os.WriteFile(path, []byte(`{"cors-origins": ["https://a.example", "http://127.0.0.1:3000"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseServeConfig([]string{"--data", t.TempDir(), "--config", path}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.corsOrigins != "https://a.example,http://127.0.0.1:3000" {
+		t.Fatalf("cors-origins %q", cfg.corsOrigins)
+	}
+	_, err = parseServeConfig([]string{"--data", t.TempDir(), "--cors-origins", "app.example"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--cors-origins") {
+		t.Fatalf("bad origin: %v", err)
+	}
+}

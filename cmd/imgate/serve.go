@@ -19,6 +19,7 @@ import (
 
 	"github.com/imgate/imgate/gateway"
 	"github.com/imgate/imgate/gateway/auth"
+	"github.com/imgate/imgate/gateway/cors"
 	"github.com/imgate/imgate/gateway/jobs"
 	"github.com/imgate/imgate/gateway/jobsapi"
 	"github.com/imgate/imgate/gateway/s3api"
@@ -44,6 +45,7 @@ type serveConfig struct {
 	s3SSL, s3PathStyle                                      bool
 	region, database, cacheControl, allowedTypes, publicURL string
 	logFormat, logLevel                                     string
+	corsOrigins                                             string
 	workers, maxConcurrentUploads                           int
 	jobTimeout, reconcileInterval, shutdownTimeout          time.Duration
 	maxUploadBytes, maxPixels, maxSourceBytes               int64
@@ -80,6 +82,7 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxSourceBytes, "max-source-bytes", 100<<20, "largest original the resizer reads (it holds the encoded file in memory); bigger originals are stored but their jobs fail with a clear reason")
 	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach imgate at, used in presigned URLs (default http://LISTEN)")
+	fs.StringVar(&f.corsOrigins, "cors-origins", "", "page origins allowed to call imgate from a browser, comma-separated (https://app.example,http://localhost:3000; * for any); empty: same-origin only")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -148,6 +151,9 @@ func (f *serveConfig) validate() error {
 		if u, err := url.Parse(f.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p = append(p, fmt.Sprintf("--public-url %q: must be an http(s) URL", f.publicURL))
 		}
+	}
+	if _, err := cors.Parse(splitList(f.corsOrigins)); err != nil {
+		p = append(p, "--cors-origins: "+strings.TrimPrefix(err.Error(), "cors: "))
 	}
 	if f.logFormat != "text" && f.logFormat != "json" {
 		p = append(p, fmt.Sprintf("--log-format %q: must be text or json", f.logFormat))
@@ -348,8 +354,9 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.S
 	if err != nil {
 		return nil, "", fmt.Errorf("s3 api: %w", err)
 	}
+	corsPolicy, _ := cors.Parse(splitList(cfg.corsOrigins)) // checked in validate
 	srv, err := gateway.New(gateway.Config{
-		Addr: cfg.listen, Logger: log, Registry: reg, ShutdownTimeout: cfg.shutdownTimeout,
+		Addr: cfg.listen, Logger: log, Registry: reg, ShutdownTimeout: cfg.shutdownTimeout, CORS: corsPolicy,
 		Ready: map[string]gateway.Checker{"storage": st.store, "jobs": jobSvc},
 	})
 	if err != nil {

@@ -172,15 +172,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-id-2", rc.hostID)
 	w.Header().Set("Server", "imgate")
 	start := time.Now()
-	if origin := r.Header.Get("Origin"); origin != "" {
-		setCORS(w, r)
-		if r.Method == http.MethodOptions {
-			rc.op = "PreflightCORS"
-			w.WriteHeader(http.StatusOK)
-			h.metrics.observe(rc.op, "", time.Since(start))
-			return
-		}
-	}
 	h.route(w, r, rc)
 	h.metrics.observe(rc.op, rc.code, time.Since(start))
 }
@@ -347,23 +338,6 @@ func (h *handler) routeObject(w http.ResponseWriter, r *http.Request, rc *reques
 	default:
 		rc.op = "Unknown"
 		h.writeError(w, r, errMethodNotAllowed)
-	}
-}
-
-// setCORS lets browsers on any origin use presigned URLs and POST forms
-// (every request carries its own signature; no cookies are involved, so
-// credentials are never allowed).
-func setCORS(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Access-Control-Allow-Origin", "*")
-	hd.Add("Vary", "Origin")
-	hd.Set("Access-Control-Expose-Headers", "ETag, Location, x-amz-request-id, x-amz-id-2, x-amz-checksum-crc32, x-amz-checksum-crc32c, x-amz-checksum-sha1, x-amz-checksum-sha256, x-amz-checksum-crc64nvme")
-	if r.Method == http.MethodOptions {
-		hd.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE")
-		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
-			hd.Set("Access-Control-Allow-Headers", req)
-		}
-		hd.Set("Access-Control-Max-Age", "3600")
 	}
 }
 
