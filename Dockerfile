@@ -1,5 +1,5 @@
 # Build imgate into a small image. Used by docker-compose.yml.
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
