@@ -40,7 +40,8 @@ trap cleanup EXIT
 # --- system packages (root on Debian only; elsewhere tests that need them skip, or fail under CI) ---
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   want=(imagemagick awscli s3cmd rclone libimage-exiftool-perl tmux postgresql time jq
-        libjpeg-turbo-progs libheif-examples libavif-bin webp icc-profiles-free colord-data chromium)
+        libjpeg-turbo-progs libheif-examples libavif-bin webp icc-profiles-free colord-data chromium
+        docker-compose iproute2)
   missing=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
