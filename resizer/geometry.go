@@ -49,31 +49,9 @@ func ParseGeometry(s string) (Geometry, error) {
 	if len(s) > 32 {
 		return bad("too long")
 	}
-	body := s
-	// Flags: trailing characters from ^!<>%.
-	for len(body) > 0 {
-		c := body[len(body)-1]
-		var flag *bool
-		switch c {
-		case '^':
-			flag = &g.fill
-		case '!':
-			flag = &g.exact
-		case '<':
-			flag = &g.enlargeOnly
-		case '>':
-			flag = &g.shrinkOnly
-		case '%':
-			flag = &g.percent
-		}
-		if flag == nil {
-			break
-		}
-		if *flag {
-			return bad("flag %q given twice", string(c))
-		}
-		*flag = true
-		body = body[:len(body)-1]
+	body, dup := g.trailingFlags(s)
+	if dup != 0 {
+		return bad("flag %q given twice", string(dup))
 	}
 	if g.shrinkOnly && g.enlargeOnly {
 		return bad("'<' and '>' cannot be combined")
@@ -90,29 +68,11 @@ func ParseGeometry(s string) (Geometry, error) {
 		g.percent = true
 		ws = ws[:len(ws)-1]
 	}
-	num := func(t string) (float64, error) {
-		if t == "" {
-			return 0, nil
-		}
-		for _, c := range t {
-			if (c < '0' || c > '9') && c != '.' {
-				return 0, fmt.Errorf("%q is not a number", t)
-			}
-		}
-		v, err := strconv.ParseFloat(t, 64)
-		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-			return 0, fmt.Errorf("%q is not a number", t)
-		}
-		if v <= 0 {
-			return 0, fmt.Errorf("%q must be greater than zero", t)
-		}
-		return v, nil
-	}
 	var err error
-	if g.w, err = num(ws); err != nil {
+	if g.w, err = geometryNumber(ws); err != nil {
 		return bad("%v", err)
 	}
-	if g.h, err = num(hs); err != nil {
+	if g.h, err = geometryNumber(hs); err != nil {
 		return bad("%v", err)
 	}
 	if g.w == 0 && g.h == 0 {
@@ -291,4 +251,56 @@ func (g Geometry) CropBox(w, h int) (cw, ch int) {
 		ch = int(g.h)
 	}
 	return
+}
+
+// trailingFlags sets g's flags from the trailing characters of s (^!<>%) and
+// returns the rest; dup is a flag character given twice (0 when none).
+func (g *Geometry) trailingFlags(s string) (body string, dup byte) {
+	body = s
+	for len(body) > 0 {
+		c := body[len(body)-1]
+		var flag *bool
+		switch c {
+		case '^':
+			flag = &g.fill
+		case '!':
+			flag = &g.exact
+		case '<':
+			flag = &g.enlargeOnly
+		case '>':
+			flag = &g.shrinkOnly
+		case '%':
+			flag = &g.percent
+		}
+		if flag == nil {
+			return body, 0
+		}
+		if *flag {
+			return body, c
+		}
+		*flag = true
+		body = body[:len(body)-1]
+	}
+	return body, 0
+}
+
+// geometryNumber parses one side of a geometry: empty (0), or a positive
+// decimal number.
+func geometryNumber(t string) (float64, error) {
+	if t == "" {
+		return 0, nil
+	}
+	for _, c := range t {
+		if (c < '0' || c > '9') && c != '.' {
+			return 0, fmt.Errorf("%q is not a number", t)
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("%q is not a number", t)
+	}
+	if v <= 0 {
+		return 0, fmt.Errorf("%q must be greater than zero", t)
+	}
+	return v, nil
 }

@@ -1,0 +1,165 @@
+package resizer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+)
+
+// readLimited reads all of src, refusing more than max bytes.
+func readLimited(src io.Reader, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read source: %w", err)
+	}
+	if n > max {
+		return nil, newErr(KindTooLarge, nil, "image too large: more than %d bytes", max)
+	}
+	return buf.Bytes(), nil
+}
+
+// inspect sniffs the format and checks the limits from the header.
+func (r *Resizer) inspect(data []byte) (header, error) {
+	if len(data) == 0 {
+		return header{}, newErr(KindNotImage, nil, "not an image: empty file")
+	}
+	format, other := sniff(data)
+	if format == "" {
+		if other != "" {
+			return header{}, newErr(KindUnsupported, nil, "unsupported image format: %s (jpeg, png and gif are supported)", other)
+		}
+		return header{}, newErr(KindNotImage, nil, "not an image (jpeg, png or gif expected)")
+	}
+	hdr, err := readHeader(format, data)
+	if err != nil {
+		return hdr, newErr(KindCorrupt, err, "corrupt %s: unreadable header", format)
+	}
+	if hdr.width <= 0 || hdr.height <= 0 {
+		return hdr, newErr(KindCorrupt, nil, "corrupt %s: zero width or height", format)
+	}
+	if px := int64(hdr.width) * int64(hdr.height); px > r.limits.MaxPixels {
+		return hdr, newErr(KindTooLarge, nil, "image too large: %dx%d is %.1f megapixels, the limit is %.1f (refused before decoding)",
+			hdr.width, hdr.height, float64(px)/1e6, float64(r.limits.MaxPixels)/1e6)
+	}
+	if hdr.frames > r.limits.MaxFrames {
+		return hdr, newErr(KindTooLarge, nil, "image too large: %d frames, the limit is %d", hdr.frames, r.limits.MaxFrames)
+	}
+	if format == "jpeg" && hdr.comps != 1 && hdr.comps != 3 && hdr.comps != 4 {
+		return hdr, newErr(KindUnsupported, nil, "unsupported jpeg: %d colour components", hdr.comps)
+	}
+	// Also let the standard decoder's header parser agree.
+	var cfgErr error
+	switch format {
+	case "jpeg":
+		_, cfgErr = jpeg.DecodeConfig(bytes.NewReader(data))
+	case "png":
+		_, cfgErr = png.DecodeConfig(bytes.NewReader(data))
+	case "gif":
+		_, cfgErr = gif.DecodeConfig(bytes.NewReader(data))
+	}
+	if cfgErr != nil {
+		return hdr, classify(format, cfgErr)
+	}
+	return hdr, nil
+}
+
+// decodeCost estimates the bytes the standard decoders hold for a source.
+func decodeCost(h header, encoded int) int64 {
+	px := int64(h.width) * int64(h.height)
+	var perPx float64
+	switch h.format {
+	case "jpeg":
+		// Planes: luma + subsampled chroma.
+		planes := 0.0
+		hmax, vmax := 1, 1
+		for i := 0; i < h.comps && i < 4; i++ {
+			hmax, vmax = max(hmax, h.hs[i]), max(vmax, h.vs[i])
+		}
+		for i := 0; i < h.comps && i < 4; i++ {
+			if h.hs[i] > 0 && h.vs[i] > 0 {
+				planes += float64(h.hs[i]*h.vs[i]) / float64(hmax*vmax)
+			}
+		}
+		perPx = planes
+		if h.progressive {
+			perPx += 4 * planes // int32 coefficients kept for every block
+		}
+	case "png":
+		perPx = 4
+		if h.bitDepth == 16 {
+			perPx = 8
+		}
+		if h.colorType == 0 || h.colorType == 3 {
+			perPx = float64(max(1, h.bitDepth/8))
+		}
+		perPx += 1 // the filtered row buffers and zlib are small; keep a margin
+	case "gif":
+		perPx = 5 // the paletted frame, plus an RGBA screen when the frame is smaller
+	}
+	// The reduced RGBA intermediate and outputs are small in comparison;
+	// the encoded bytes are held too.
+	return int64(perPx*float64(px)) + int64(encoded)
+}
+
+func decode(format string, data []byte) (image.Image, color.Palette, error) {
+	rd := bytes.NewReader(data)
+	var img image.Image
+	var err error
+	switch format {
+	case "jpeg":
+		if m, ok := decodeJPEGFull(data); ok {
+			img = m
+		} else {
+			img, err = jpeg.Decode(rd)
+		}
+	case "png":
+		img, err = png.Decode(rd)
+	case "gif":
+		img, err = gif.Decode(rd)
+	}
+	if err != nil {
+		return nil, nil, classify(format, err)
+	}
+	var pal color.Palette
+	if p, ok := img.(*image.Paletted); ok && format == "gif" {
+		pal = p.Palette
+	}
+	return img, pal, nil
+}
+
+// classify maps a standard decoder error to a typed error.
+func classify(format string, err error) error {
+	var je jpeg.UnsupportedError
+	var pe png.UnsupportedError
+	switch {
+	case errors.As(err, &je), errors.As(err, &pe):
+		return newErr(KindUnsupported, err, "unsupported %s feature", format)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return newErr(KindCorrupt, err, "truncated %s", format)
+	}
+	return newErr(KindCorrupt, err, "corrupt %s", format)
+}
+
+// checkDecoded verifies the decoded bounds against the header; a GIF frame
+// smaller than the logical screen is placed on a transparent screen.
+func checkDecoded(hdr header, img *image.Image) error {
+	b := (*img).Bounds()
+	if b == image.Rect(0, 0, hdr.width, hdr.height) {
+		return nil
+	}
+	if hdr.format != "gif" {
+		return newErr(KindCorrupt, nil, "corrupt image: decoded size differs from the header")
+	}
+	screen := image.NewRGBA(image.Rect(0, 0, hdr.width, hdr.height))
+	draw.Draw(screen, b, *img, b.Min, draw.Over)
+	*img = screen
+	return nil
+}
