@@ -110,23 +110,8 @@ func ParseAuthorization(header string) (*ParsedAuthorization, error) {
 // *Error with code AuthorizationQueryParametersError, or InvalidRequest for
 // SigV2 presigned URLs and other algorithms.
 func ParsePresigned(q url.Values) (*ParsedAuthorization, error) {
-	bad := func(format string, args ...any) error {
-		return ErrAuthorizationQueryParametersError.Withf(format, args...)
-	}
-	one := func(name string) (string, error) {
-		v := q[name]
-		switch len(v) {
-		case 0:
-			return "", bad("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
-		case 1:
-			if len(v[0]) > maxAuthLen {
-				return "", bad("%s is too long.", name)
-			}
-			return v[0], nil
-		default:
-			return "", bad("%s appears more than once.", name)
-		}
-	}
+	bad := ErrAuthorizationQueryParametersError.Withf
+	one := func(name string) (string, error) { return presignedParam(q, name) }
 	if _, ok := q["X-Amz-Algorithm"]; !ok {
 		if q.Has("AWSAccessKeyId") || q.Has("Signature") {
 			return nil, ErrSigV2Unsupported
@@ -158,17 +143,9 @@ func ParsePresigned(q url.Values) (*ParsedAuthorization, error) {
 	if err != nil {
 		return nil, err
 	}
-	secs, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || len(exp) > 8 || exp[0] == '+' || exp[0] == '-' {
-		return nil, bad("X-Amz-Expires should be a number.")
+	if p.Expires, err = presignedExpiry(exp); err != nil {
+		return nil, err
 	}
-	if secs < 0 {
-		return nil, bad("X-Amz-Expires must be non-negative.")
-	}
-	if time.Duration(secs)*time.Second > MaxPresignedExpiry {
-		return nil, bad("X-Amz-Expires must be less than a week (in seconds) that is 604800.")
-	}
-	p.Expires = time.Duration(secs) * time.Second
 	sh, err := one("X-Amz-SignedHeaders")
 	if err != nil {
 		return nil, err
@@ -197,6 +174,38 @@ func ParsePresigned(q url.Values) (*ParsedAuthorization, error) {
 		p.ContentSHA = v[0]
 	}
 	return p, nil
+}
+
+// presignedParam returns the one value of a presigned URL's parameter.
+func presignedParam(q url.Values, name string) (string, error) {
+	v := q[name]
+	switch len(v) {
+	case 0:
+		return "", ErrAuthorizationQueryParametersError.With("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+	case 1:
+		if len(v[0]) > maxAuthLen {
+			return "", ErrAuthorizationQueryParametersError.Withf("%s is too long.", name)
+		}
+		return v[0], nil
+	default:
+		return "", ErrAuthorizationQueryParametersError.Withf("%s appears more than once.", name)
+	}
+}
+
+// presignedExpiry parses X-Amz-Expires: decimal seconds, at most a week.
+func presignedExpiry(exp string) (time.Duration, error) {
+	bad := ErrAuthorizationQueryParametersError.With
+	secs, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || len(exp) > 8 || exp[0] == '+' || exp[0] == '-' {
+		return 0, bad("X-Amz-Expires should be a number.")
+	}
+	if secs < 0 {
+		return 0, bad("X-Amz-Expires must be non-negative.")
+	}
+	if time.Duration(secs)*time.Second > MaxPresignedExpiry {
+		return 0, bad("X-Amz-Expires must be less than a week (in seconds) that is 604800.")
+	}
+	return time.Duration(secs) * time.Second, nil
 }
 
 // parseCredential parses "AK/yyyymmdd/region/service/aws4_request" into p.

@@ -165,63 +165,13 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, service string) 
 		}
 		return nil, ErrAnonymous
 	}
-	now := v.now()
-	skew := v.maxSkew()
-	var (
-		p     *ParsedAuthorization
-		err   error
-		date  time.Time
-		token string
-		a     = &Auth{Presigned: presigned, DecodedLength: -1}
-	)
-	if presigned {
-		if p, err = ParsePresigned(q); err != nil {
-			return nil, err
-		}
-		date = p.Date
-		// Skew and expiry first: a URL from the future is refused, a URL past
-		// its X-Amz-Expires is refused.
-		if date.After(now.Add(skew)) {
-			return nil, ErrRequestTimeTooSkewed
-		}
-		a.Expires = date.Add(p.Expires)
-		if now.After(a.Expires) {
-			return nil, ErrExpiredRequest
-		}
-		token = p.SessionToken
-		if token == "" {
-			token = r.Header.Get("X-Amz-Security-Token")
-		}
-	} else {
-		if p, err = ParseAuthorization(header); err != nil {
-			return nil, err
-		}
-		if date, err = requestDate(r); err != nil {
-			return nil, err
-		}
-		if d := now.Sub(date); d > skew || d < -skew {
-			return nil, ErrRequestTimeTooSkewed
-		}
-		token = r.Header.Get("X-Amz-Security-Token")
+	a := &Auth{Presigned: presigned, DecodedLength: -1}
+	p, date, token, err := v.parseAuth(r, a)
+	if err != nil {
+		return nil, err
 	}
-	malformed := ErrAuthorizationHeaderMalformed
-	if presigned {
-		malformed = ErrAuthorizationQueryParametersError
-	}
-	if !sameDay(p.ScopeDate, date) {
-		return nil, malformed.With("Invalid credential date. Date is not the same as X-Amz-Date.")
-	}
-	if p.Region != v.Region {
-		return nil, malformed.Withf("The authorization header is malformed; the region '%s' is wrong; expecting '%s'", printable(p.Region), v.Region)
-	}
-	if p.Service != service {
-		return nil, malformed.Withf("The authorization header is malformed; the service '%s' is wrong; expecting '%s'", printable(p.Service), service)
-	}
-	if !contains(p.SignedHeaders, "host") {
-		return nil, malformed.With("The host header must be signed.")
-	}
-	if name := unsignedAmzHeader(r, p.SignedHeaders, presigned); name != "" {
-		return nil, ErrAccessDenied.Withf("There were headers present in the request which were not signed: %s", printable(name))
+	if err := v.checkScope(r, p, date, presigned, service); err != nil {
+		return nil, err
 	}
 
 	payloadHash, err := v.payload(r, a, p, service)
@@ -263,6 +213,68 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, service string) 
 	a.signingKey = key
 	a.scope = scope
 	return a, nil
+}
+
+// parseAuth reads the signature from the query (presigned URL) or the
+// Authorization header and checks the request time against the clock
+// (and a presigned URL's expiry, which it records in a).
+func (v *Verifier) parseAuth(r *http.Request, a *Auth) (p *ParsedAuthorization, date time.Time, token string, err error) {
+	now, skew := v.now(), v.maxSkew()
+	if a.Presigned {
+		if p, err = ParsePresigned(r.URL.Query()); err != nil {
+			return nil, date, "", err
+		}
+		date = p.Date
+		// Skew and expiry first: a URL from the future is refused, a URL past
+		// its X-Amz-Expires is refused.
+		if date.After(now.Add(skew)) {
+			return nil, date, "", ErrRequestTimeTooSkewed
+		}
+		a.Expires = date.Add(p.Expires)
+		if now.After(a.Expires) {
+			return nil, date, "", ErrExpiredRequest
+		}
+		token = p.SessionToken
+		if token == "" {
+			token = r.Header.Get("X-Amz-Security-Token")
+		}
+		return p, date, token, nil
+	}
+	if p, err = ParseAuthorization(r.Header.Get("Authorization")); err != nil {
+		return nil, date, "", err
+	}
+	if date, err = requestDate(r); err != nil {
+		return nil, date, "", err
+	}
+	if d := now.Sub(date); d > skew || d < -skew {
+		return nil, date, "", ErrRequestTimeTooSkewed
+	}
+	return p, date, r.Header.Get("X-Amz-Security-Token"), nil
+}
+
+// checkScope checks the credential scope (day, region, service) and that
+// the host and every x-amz-* header are signed.
+func (v *Verifier) checkScope(r *http.Request, p *ParsedAuthorization, date time.Time, presigned bool, service string) error {
+	malformed := ErrAuthorizationHeaderMalformed
+	if presigned {
+		malformed = ErrAuthorizationQueryParametersError
+	}
+	if !sameDay(p.ScopeDate, date) {
+		return malformed.With("Invalid credential date. Date is not the same as X-Amz-Date.")
+	}
+	if p.Region != v.Region {
+		return malformed.Withf("The authorization header is malformed; the region '%s' is wrong; expecting '%s'", printable(p.Region), v.Region)
+	}
+	if p.Service != service {
+		return malformed.Withf("The authorization header is malformed; the service '%s' is wrong; expecting '%s'", printable(p.Service), service)
+	}
+	if !contains(p.SignedHeaders, "host") {
+		return malformed.With("The host header must be signed.")
+	}
+	if name := unsignedAmzHeader(r, p.SignedHeaders, presigned); name != "" {
+		return ErrAccessDenied.Withf("There were headers present in the request which were not signed: %s", printable(name))
+	}
+	return nil
 }
 
 // unsignedAmzHeader returns the first x-amz-* request header that is not
