@@ -597,6 +597,25 @@ func TestJobsMinIOWebhook(t *testing.T) {
 		t.Fatalf("jobs = %+v, want one from the webhook", jobs)
 	}
 
+	// A replayed (or late) ObjectRemoved for the live original deletes nothing.
+	replay := fmt.Sprintf(`{"Records":[{"eventName":"s3:ObjectRemoved:Delete","s3":{"bucket":{"name":%q},"object":{"key":"direct%%2Fhooked+photo.jpg","sequencer":"1"}}}]}`, srv.Original())
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/events/s3", strings.NewReader(replay))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(raw), `"ignored":1`) {
+		t.Fatalf("replayed removal: %d %s, want 200 with 1 ignored", resp.StatusCode, raw)
+	}
+	for _, p := range classicPresets {
+		if _, err := mc.StatObject(ctx, srv.Resized(), p+"/direct/hooked photo.jpg", minio.StatObjectOptions{}); err != nil {
+			t.Fatalf("variant %s deleted by a removed-event for a live original: %v", p, err)
+		}
+	}
+
 	// Removed in MinIO → variants deleted.
 	if err := mc.RemoveObject(ctx, srv.Original(), "direct/hooked photo.jpg", minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)

@@ -14,8 +14,16 @@ import (
 	"github.com/imgate/imgate/internal/httpjson"
 )
 
-// maxEventBody bounds an S3 event notification request.
-const maxEventBody = 1 << 20
+// maxEventBody and maxEventRecords bound an S3 event notification request:
+// MinIO and S3 send one record per request, so a hundred is generous, and
+// each record costs a backend Stat.
+const (
+	maxEventBody    = 1 << 20
+	maxEventRecords = 100
+)
+
+// errTooManyRecords refuses a notification of more than maxEventRecords records.
+var errTooManyRecords = fmt.Errorf("more than %d records in one request", maxEventRecords)
 
 // s3Notification is the AWS S3 event notification JSON, as MinIO's webhook
 // target sends it (MinIO adds EventName and Key at the top level).
@@ -44,6 +52,9 @@ func parseS3Event(body []byte) ([]jobs.ObjectEvent, error) {
 	var n s3Notification
 	if err := json.Unmarshal(body, &n); err != nil {
 		return nil, fmt.Errorf("not an S3 event notification: %w", err)
+	}
+	if len(n.Records) > maxEventRecords {
+		return nil, errTooManyRecords
 	}
 	var out []jobs.ObjectEvent
 	for i, r := range n.Records {
@@ -92,11 +103,15 @@ func (a *API) s3Events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, err := parseS3Event(body)
+	if errors.Is(err, errTooManyRecords) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_many_records", err.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	accepted, err := a.jobs.ObjectEvents(r.Context(), events)
+	res, err := a.jobs.ObjectEvents(r.Context(), events)
 	if err != nil {
 		var re *jobs.RetryError
 		if !errors.As(err, &re) {
@@ -106,5 +121,5 @@ func (a *API) s3Events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", re.Msg)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, map[string]int{"accepted": accepted})
+	httpjson.Write(w, http.StatusOK, res)
 }

@@ -2,8 +2,10 @@ package jobsapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,4 +143,82 @@ func TestEventsHandler(t *testing.T) {
 		t.Errorf("GET events: %d", resp.StatusCode)
 	}
 	_ = time.Second
+}
+
+// minioRecords is one notification of n records (keys k0…k(n-1) under prefix).
+func minioRecords(name, prefix string, n int) string {
+	recs := make([]string, n)
+	for i := range recs {
+		recs[i] = fmt.Sprintf(`{"eventName":%q,"s3":{"bucket":{"name":"imgate-original"},"object":{"key":"%s%d.jpg","size":10,"eTag":"e%d"}}}`,
+			name, prefix, i, i)
+	}
+	return `{"Records":[` + strings.Join(recs, ",") + `]}`
+}
+
+// TestEventsCannotDestroy: events are hints checked against the backend. A
+// late or replayed ObjectRemoved for an original that exists keeps its
+// variants; created-events for missing objects queue nothing; one request's
+// records are bounded. A legitimate removal still deletes.
+func TestEventsCannotDestroy(t *testing.T) {
+	e := newEnv(t, jobstest.Options{})
+	ctx := context.Background()
+	info := e.Upload(t, "live/cat.jpg", jobstest.JPEG(t, 120, 80))
+	e.WaitKey(t, "live/cat.jpg", adminapi.StateCompleted)
+	post := func(body string) (int, jobs.EventsResult) {
+		resp, raw := e.do(t, "POST", "/v1/events/s3", testEventsToken, body)
+		var res jobs.EventsResult
+		if resp.StatusCode == 200 {
+			if err := json.Unmarshal(raw, &res); err != nil {
+				t.Fatalf("answer %s: %v", raw, err)
+			}
+		}
+		return resp.StatusCode, res
+	}
+
+	// Attack: replayed removal of a live original.
+	code, res := post(minioEvent("s3:ObjectRemoved:Delete", "imgate-original", "live%2Fcat.jpg", "", 0))
+	if code != 200 || res.Accepted != 0 || res.Ignored != 1 {
+		t.Fatalf("removed event for a live original: %d %+v, want 200 with 1 ignored", code, res)
+	}
+	for _, p := range []string{"50x50", "150x", "x150"} {
+		if _, _, err := e.Variant(t, p, "live/cat.jpg"); err != nil {
+			t.Errorf("variant %s deleted by a removed-event for a live original: %v", p, err)
+		}
+	}
+
+	// Attack: 100 created-events for objects that do not exist.
+	before := len(e.Jobs(t))
+	code, res = post(minioRecords("s3:ObjectCreated:Put", "ghost/", maxEventRecords))
+	if code != 200 || res.Accepted != 0 || res.Ignored != maxEventRecords {
+		t.Fatalf("ghost created-events: %d %+v, want 200 with %d ignored", code, res, maxEventRecords)
+	}
+	// Attack: one record over the bound is refused whole, as JSON.
+	resp, raw := e.do(t, "POST", "/v1/events/s3", testEventsToken, minioRecords("s3:ObjectCreated:Put", "ghost/", maxEventRecords+1))
+	var perr adminapi.ErrorBody
+	_ = json.Unmarshal(raw, &perr)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || perr.Error.Code != "too_many_records" {
+		t.Fatalf("%d records: %d %s %s, want 413 JSON", maxEventRecords+1, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
+	if after := len(e.Jobs(t)); after != before {
+		t.Fatalf("events for missing objects queued %d jobs", after-before)
+	}
+
+	// Legitimate: a created-event whose ETag is stale enqueues the stored bytes.
+	e.Put(t, "live/dog.jpg", jobstest.JPEG(t, 90, 60))
+	if code, res = post(minioEvent("s3:ObjectCreated:Put", "imgate-original", "live%2Fdog.jpg", "stale", 1)); code != 200 || res.Accepted != 1 {
+		t.Fatalf("created event: %d %+v", code, res)
+	}
+	if j := e.WaitKey(t, "live/dog.jpg", adminapi.StateCompleted); j.ETag == "stale" {
+		t.Errorf("job used the event's ETag, not the stored object's")
+	}
+	// Legitimate: the original really is gone → variants deleted.
+	if err := e.Store.Delete(ctx, "imgate-original", info.Key); err != nil {
+		t.Fatal(err)
+	}
+	if code, res = post(minioEvent("s3:ObjectRemoved:Delete", "imgate-original", "live%2Fcat.jpg", "", 0)); code != 200 || res.Accepted != 1 {
+		t.Fatalf("removed event: %d %+v", code, res)
+	}
+	if _, _, err := e.Variant(t, "150x", "live/cat.jpg"); err == nil {
+		t.Error("variant survives the removal of its original")
+	}
 }
