@@ -1,6 +1,7 @@
 package resizer
 
 import (
+	"context"
 	"os"
 	"testing"
 )
@@ -19,7 +20,7 @@ func BenchmarkScaledJPEG(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, err := decodeJPEGScaled(data, tc.n); err != nil {
+				if _, err := decodeJPEGScaled(context.Background(), data, tc.n, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

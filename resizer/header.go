@@ -16,10 +16,12 @@ type header struct {
 	frames      int
 	// JPEG only.
 	progressive bool
+	scans       int // SOS markers in the whole file
 	comps       int
 	hs, vs      [4]int // sampling factors per component
 	// PNG only.
 	bitDepth, colorType int
+	interlaced          bool
 }
 
 var errTruncatedHeader = errors.New("truncated header")
@@ -80,6 +82,7 @@ func jpegHeader(b []byte) (header, error) {
 	sawSOF := false
 	for {
 		// Find the next marker, skipping fill bytes.
+		mpos := pos
 		if pos >= len(b) {
 			return h, errTruncatedHeader
 		}
@@ -140,6 +143,7 @@ func jpegHeader(b []byte) (header, error) {
 			if !sawSOF {
 				return h, errors.New("scan before frame header")
 			}
+			h.scans = jpegScans(b, mpos)
 			return h, nil
 		}
 	}
@@ -215,6 +219,7 @@ func pngHeader(b []byte) (header, error) {
 			h.width = int(binary.BigEndian.Uint32(d))
 			h.height = int(binary.BigEndian.Uint32(d[4:]))
 			h.bitDepth, h.colorType = int(d[8]), int(d[9])
+			h.interlaced = d[12] != 0
 			first = false
 		}
 		if typ == "eXIf" && end <= uint64(len(b)) {

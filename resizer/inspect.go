@@ -2,6 +2,7 @@ package resizer
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -109,15 +110,16 @@ func decodeCost(h header, encoded int) int64 {
 	return int64(perPx*float64(px)) + int64(encoded)
 }
 
-func decode(format string, data []byte) (image.Image, color.Palette, error) {
-	rd := bytes.NewReader(data)
+// decode decodes data whole; the standard decoders read through a
+// ctxReader, so they stop soon after ctx is done.
+func decode(ctx context.Context, format string, data []byte, maxScans int) (image.Image, color.Palette, error) {
+	rd := &ctxReader{ctx: ctx, r: bytes.NewReader(data)}
 	var img image.Image
 	var err error
 	switch format {
 	case "jpeg":
-		if m, ok := decodeJPEGFull(data); ok {
-			img = m
-		} else {
+		var ok bool
+		if img, ok, err = decodeJPEGFull(ctx, data, maxScans); !ok && err == nil {
 			img, err = jpeg.Decode(rd)
 		}
 	case "png":
@@ -126,6 +128,9 @@ func decode(format string, data []byte) (image.Image, color.Palette, error) {
 		img, err = gif.Decode(rd)
 	}
 	if err != nil {
+		if e := stopped(ctx); e != nil {
+			return nil, nil, e
+		}
 		return nil, nil, classify(format, err)
 	}
 	var pal color.Palette

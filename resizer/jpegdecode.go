@@ -1,6 +1,7 @@
 package resizer
 
 import (
+	"context"
 	"errors"
 	"image"
 
@@ -15,11 +16,13 @@ var errJPEGFallback = errors.New("jpeg feature left to image/jpeg")
 // domain with resizer/jpegscale, into an *image.YCbCr or *image.Gray of
 // ceil(W·n/8)×ceil(H·n/8). Files it does not support return errJPEGFallback;
 // corrupt ones return its error (the caller lets image/jpeg give the verdict).
-func decodeJPEGScaled(data []byte, n int) (image.Image, error) {
+// It stops with ctx's error (wrapped) when ctx is done; maxScans > 0 refuses
+// files with more scans (ErrTooManyScans).
+func decodeJPEGScaled(ctx context.Context, data []byte, n, maxScans int) (image.Image, error) {
 	if n != 1 && n != 2 && n != 4 {
 		return nil, errJPEGFallback
 	}
-	img, err := jpegscale.DecodeBytes(data, 8/n, jpegscale.Options{})
+	img, err := jpegscale.DecodeBytesContext(ctx, data, 8/n, jpegscale.Options{MaxScans: maxScans})
 	if errors.Is(err, jpegscale.ErrUnsupported) {
 		return nil, errJPEGFallback
 	}
@@ -29,8 +32,11 @@ func decodeJPEGScaled(data []byte, n int) (image.Image, error) {
 // decodeJPEGFull decodes data at full size with resizer/jpegscale (faster
 // than image/jpeg, with less memory on progressive files); ok is false when it
 // declines or finds the file corrupt, and image/jpeg then decodes it or gives
-// the verdict.
-func decodeJPEGFull(data []byte) (img image.Image, ok bool) {
-	img, err := jpegscale.DecodeBytes(data, 1, jpegscale.Options{})
-	return img, err == nil
+// the verdict. err is ctx's error (wrapped) when ctx ended the decoding.
+func decodeJPEGFull(ctx context.Context, data []byte, maxScans int) (img image.Image, ok bool, err error) {
+	img, err = jpegscale.DecodeBytesContext(ctx, data, 1, jpegscale.Options{MaxScans: maxScans})
+	if err != nil && ctx.Err() != nil {
+		return nil, false, err
+	}
+	return img, err == nil, nil
 }

@@ -2,6 +2,7 @@ package resizer
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/jpeg"
 	"os"
@@ -35,7 +36,7 @@ func TestScaledJPEGMatchesFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, n := range []int{1, 2, 4} {
-			m, err := decodeJPEGScaled(b, n)
+			m, err := decodeJPEGScaled(context.Background(), b, n, 0)
 			if err == errJPEGFallback {
 				if filepath.Base(f) != "cmyk.jpg" && filepath.Base(f) != "tiny_cmyk.jpg" {
 					t.Errorf("%s: declined", f)
@@ -73,7 +74,7 @@ func TestScaledJPEGRestartAndTruncation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := decodeJPEGScaled(b, 2)
+		m, err := decodeJPEGScaled(context.Background(), b, 2, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -81,7 +82,7 @@ func TestScaledJPEGRestartAndTruncation(t *testing.T) {
 			t.Errorf("%s: %.1f dB", name, db)
 		}
 		for _, cut := range []int{len(b) / 3, len(b) * 2 / 3, len(b) - 10} {
-			if _, err := decodeJPEGScaled(b[:cut], 2); err == nil {
+			if _, err := decodeJPEGScaled(context.Background(), b[:cut], 2, 0); err == nil {
 				t.Errorf("%s cut at %d of %d: decoded", name, cut, len(b))
 			}
 		}
@@ -104,7 +105,7 @@ func FuzzDecodeJPEGScaled(f *testing.F) {
 			return
 		}
 		scale := []int{1, 2, 4}[int(n)%3]
-		m, err := decodeJPEGScaled(b, scale)
+		m, err := decodeJPEGScaled(context.Background(), b, scale, 0)
 		if err != nil {
 			return
 		}

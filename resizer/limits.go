@@ -10,17 +10,29 @@ const (
 	DefaultMaxPixels = 50_000_000
 	DefaultMaxFrames = 100
 	DefaultMaxBytes  = 100 << 20
+	// DefaultMaxScans is libjpeg-turbo's suggested -maxscans: real
+	// progressive files have about 10 scans.
+	DefaultMaxScans = 500
+	// DefaultMaxOutputPixels bounds one variant (before a fill's crop).
+	DefaultMaxOutputPixels = 16_000_000
+	// DefaultMaxAspect bounds the long side over the short side of a source
+	// whose long side exceeds aspectFreeSide.
+	DefaultMaxAspect = 50
 	// DefaultMaxInFlightBytes bounds the estimated decoder memory of all
 	// Resize calls of one Resizer at once.
 	DefaultMaxInFlightBytes = 160 << 20
 )
 
 // Limits are checked from the header, before any pixel is decoded. Zero
-// fields take the defaults: 50 megapixels, 100 frames, 100 MiB.
+// fields take the defaults: 50 megapixels, 100 frames, 100 MiB, 500 scans,
+// 16-megapixel variants, 50:1.
 type Limits struct {
-	MaxPixels int64 // width×height of the source
-	MaxFrames int   // animation frames (GIF)
-	MaxBytes  int64 // size of the encoded source
+	MaxPixels       int64   // width×height of the source
+	MaxFrames       int     // animation frames (GIF)
+	MaxBytes        int64   // size of the encoded source
+	MaxScans        int     // JPEG scans (SOS markers)
+	MaxOutputPixels int64   // width×height of one variant (before cropping)
+	MaxAspect       float64 // long side / short side of a source
 }
 
 func (l Limits) withDefaults() Limits {
@@ -33,6 +45,15 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultMaxBytes
 	}
+	if l.MaxScans <= 0 {
+		l.MaxScans = DefaultMaxScans
+	}
+	if l.MaxOutputPixels <= 0 {
+		l.MaxOutputPixels = DefaultMaxOutputPixels
+	}
+	if l.MaxAspect <= 0 {
+		l.MaxAspect = DefaultMaxAspect
+	}
 	return l
 }
 
@@ -41,7 +62,7 @@ type Options struct {
 	Limits Limits
 	// MaxInFlightBytes bounds the estimated memory that decoding may hold
 	// across all concurrent Resize calls (default 160 MiB). A call whose
-	// source needs more than the whole budget waits until it runs alone.
+	// source needs more than the whole budget is refused (ErrOverBudget).
 	MaxInFlightBytes int64
 	// DisableScaledJPEG turns off the DCT-domain scaled JPEG decoder, so
 	// every JPEG is decoded at full size by image/jpeg (for comparisons).

@@ -9,6 +9,7 @@ package resizer
 import (
 	"bufio"
 	"compress/zlib"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -128,8 +129,9 @@ func (b *rowBoxer) flush() {
 
 // decodePNGReduced decodes a non-interlaced PNG row by row into one box
 // reduction per factor in ks (same order). gray reports a grayscale
-// colour type without alpha.
-func decodePNGReduced(data []byte, ks []grid) (out []*image.RGBA, gray bool, err error) {
+// colour type without alpha. It stops with ctx's error (wrapped) when ctx
+// is done, checked every row.
+func decodePNGReduced(ctx context.Context, data []byte, ks []grid) (out []*image.RGBA, gray bool, err error) {
 	if len(data) < 8+25 {
 		return nil, false, io.ErrUnexpectedEOF
 	}
@@ -243,6 +245,9 @@ func decodePNGReduced(data []byte, ks []grid) (out []*image.RGBA, gray bool, err
 		}
 	}
 	for y := 0; y < h; y++ {
+		if err := stopped(ctx); err != nil {
+			return nil, false, err
+		}
 		if _, err := io.ReadFull(zr, cur); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF

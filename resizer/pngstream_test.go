@@ -2,6 +2,7 @@ package resizer
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/png"
@@ -51,7 +52,7 @@ func TestStreamingPNGMatchesImagePNG(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		got, _, err := decodePNGReduced(b, []grid{{k: 1}, {k: 3, offX: 1, offY: 2}})
+		got, _, err := decodePNGReduced(context.Background(), b, []grid{{k: 1}, {k: 3, offX: 1, offY: 2}})
 		if err == errPNGFallback {
 			continue
 		}
@@ -67,7 +68,7 @@ func TestStreamingPNGMatchesImagePNG(t *testing.T) {
 			t.Errorf("%s (%T): k=3 differs from image/png's box reduction", name, ref)
 		}
 		for _, cut := range []int{len(b) / 2, len(b) - 20} {
-			if _, _, err := decodePNGReduced(b[:cut], []grid{{k: 1}}); err == nil {
+			if _, _, err := decodePNGReduced(context.Background(), b[:cut], []grid{{k: 1}}); err == nil {
 				t.Errorf("%s cut at %d of %d: decoded", name, cut, len(b))
 			}
 		}
@@ -89,7 +90,7 @@ func FuzzDecodePNGReduced(f *testing.F) {
 			return
 		}
 		g := grid{k: 3, offX: 1, offY: 2}
-		got, _, err := decodePNGReduced(b, []grid{{k: 1}, g})
+		got, _, err := decodePNGReduced(context.Background(), b, []grid{{k: 1}, g})
 		if err != nil {
 			return
 		}

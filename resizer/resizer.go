@@ -56,9 +56,10 @@ const minIntermediate = 2
 const maxBoxFactor = 1024
 
 // Resize decodes src once (auto-oriented) and renders every preset from it.
-// Limits are checked from the header before any pixel is decoded, and ctx
-// between steps. Presets are normalized and validated first. Errors are
-// *Error (permanent), ctx's error, or an I/O error reading src.
+// Limits are checked from the header before any pixel is decoded; the
+// estimated memory (Estimate) is reserved from the budget for the whole
+// call; ctx reaches the decoders (checked between scans and rows). Errors
+// are *Error (permanent), ctx's error (wrapped), or an I/O error reading src.
 func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (Source, []Variant, error) {
 	var source Source
 	presets, err := ValidatePresets(presets)
@@ -72,36 +73,25 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 	if err != nil {
 		return source, nil, err
 	}
-	hdr, err := r.inspect(data)
+	p, err := r.prepare(data, presets)
 	if err != nil {
+		return p.source, nil, err
+	}
+	source = p.source
+	var got int64
+	defer func() { r.sem.release(got) }()
+	if err := r.reserve(ctx, &got, p.cost(p.n, p.ks, r.streamPNG, len(data)).Bytes); err != nil {
 		return source, nil, err
 	}
-	ow, oh := orientedSize(hdr.width, hdr.height, hdr.orientation)
-	source = Source{Format: hdr.format, Width: ow, Height: oh, Orientation: hdr.orientation, Frames: hdr.frames}
-	if err := ctx.Err(); err != nil {
-		return source, nil, err
-	}
-
-	// Target sizes, then the decode plan: a JPEG is decoded at n/8 scale in
-	// the DCT domain when that still leaves ≥ minIntermediate× every target.
-	sizes := make([][2]int, len(presets))
-	geoms := make([]Geometry, len(presets))
-	for i, p := range presets {
-		g, _ := ParseGeometry(p.Geometry) // validated above
-		geoms[i] = g
-		w, h := g.Size(ow, oh)
-		sizes[i] = [2]int{w, h}
-	}
-	inters, gray, pal, err := r.intermediates(ctx, hdr, data, ow, oh, sizes)
+	inters, gray, pal, err := r.intermediates(ctx, p, data, &got) // the decoders check ctx first
 	if err != nil {
 		return source, nil, err
 	}
 	data = nil //nolint:ineffassign // let the GC take the encoded bytes
-	if err := ctx.Err(); err != nil {
+	if err := stopped(ctx); err != nil {
 		return source, nil, err
 	}
-
-	variants, err := render(ctx, presets, geoms, sizes, inters, hdr.format, gray, pal)
+	variants, err := render(ctx, presets, p.geoms, p.sizes, inters, p.hdr.format, gray, pal)
 	return source, variants, err
 }
 
@@ -123,7 +113,7 @@ func render(ctx context.Context, presets []Preset, geoms []Geometry, sizes [][2]
 	done := map[resizeKey]*image.RGBA{}
 	variants := make([]Variant, 0, len(presets))
 	for i, p := range presets {
-		if err := ctx.Err(); err != nil {
+		if err := stopped(ctx); err != nil {
 			return nil, err
 		}
 		w, h := sizes[i][0], sizes[i][1]
@@ -190,38 +180,30 @@ func crop(m *image.RGBA, cw, ch int, gravity string) *image.RGBA {
 	return out
 }
 
-// intermediates decodes the source once (holding its share of the memory
-// budget meanwhile) and box-reduces it, for each preset, to an oriented
-// premultiplied RGBA intermediate ≥ minIntermediate× that preset's size
-// (presets with the same factor share one). gray tells that the source was
-// grayscale; pal is a GIF's palette.
-func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow, oh int, sizes [][2]int) ([]*image.RGBA, bool, color.Palette, error) {
-	n, ks := plan(ow, oh, sizes, hdr.format == "jpeg" && r.scaledJPEG, hdr.orientation)
+// intermediates decodes the source once and box-reduces it, for each
+// preset, to an oriented premultiplied RGBA intermediate ≥ minIntermediate×
+// that preset's size (presets with the same factor share one). gray tells
+// that the source was grayscale; pal is a GIF's palette. *got is the
+// budget held by the call: a fallback to a full decode grows it.
+func (r *Resizer) intermediates(ctx context.Context, p *prepared, data []byte, got *int64) ([]*image.RGBA, bool, color.Palette, error) {
+	hdr, ks := p.hdr, p.ks
 	var img image.Image
 	var pal color.Palette
-	var got int64
-	if n < 8 {
+	if p.n < 8 {
 		var err error
-		got, err = r.sem.acquire(ctx, scaledCost(hdr, n, len(data)))
+		img, err = decodeJPEGScaled(ctx, data, p.n, r.limits.MaxScans)
 		if err != nil {
-			return nil, false, nil, err
-		}
-		img, err = decodeJPEGScaled(data, n)
-		if err != nil {
+			if e := stopped(ctx); e != nil {
+				return nil, false, nil, e
+			}
 			// Declined (errJPEGFallback) or found corrupt: image/jpeg decodes
 			// it, or gives the reference verdict on a corrupt file.
-			r.sem.release(got)
 			img = nil
-			_, ks = plan(ow, oh, sizes, false, hdr.orientation)
+			_, ks = plan(p.ow, p.oh, p.sizes, false, hdr.orientation)
 		}
 	}
 	if img == nil && hdr.format == "png" && r.streamPNG {
-		got, err := r.sem.acquire(ctx, streamCost(hdr, ks, len(data)))
-		if err != nil {
-			return nil, false, nil, err
-		}
-		reduced, gray, err := decodePNGReduced(data, ks)
-		r.sem.release(got)
+		reduced, gray, err := decodePNGReduced(ctx, data, ks)
 		if err == nil {
 			out := make([]*image.RGBA, len(ks))
 			byK := map[*image.RGBA]*image.RGBA{}
@@ -233,36 +215,33 @@ func (r *Resizer) intermediates(ctx context.Context, hdr header, data []byte, ow
 			}
 			return out, gray, nil, nil
 		}
-		if ctx.Err() != nil {
-			return nil, false, nil, ctx.Err()
+		if e := stopped(ctx); e != nil {
+			return nil, false, nil, e
 		}
 		// Interlaced (errPNGFallback) or found corrupt: image/png decodes it,
 		// or gives the reference verdict on a corrupt file.
 	}
 	if img == nil {
-		var err error
-		got, err = r.sem.acquire(ctx, decodeCost(hdr, len(data)))
-		if err != nil {
+		if err := r.reserve(ctx, got, p.cost(8, ks, false, len(data)).Bytes); err != nil {
 			return nil, false, nil, err
 		}
-		img, pal, err = decode(hdr.format, data)
+		var err error
+		img, pal, err = decode(ctx, hdr.format, data, r.limits.MaxScans)
 		if err == nil {
 			err = checkDecoded(hdr, &img)
 		}
 		if err != nil {
-			r.sem.release(got)
 			return nil, false, nil, err
 		}
 	}
-	defer r.sem.release(got)
-	out := make([]*image.RGBA, len(sizes))
+	out := make([]*image.RGBA, len(p.sizes))
 	byK := map[grid]*image.RGBA{}
 	for i, k := range ks {
 		if m, ok := byK[k]; ok {
 			out[i] = m
 			continue
 		}
-		if err := ctx.Err(); err != nil {
+		if err := stopped(ctx); err != nil {
 			return nil, false, nil, err
 		}
 		m := orient(boxReduceGrid(img, k), hdr.orientation)

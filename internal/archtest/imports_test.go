@@ -29,7 +29,7 @@ var rules = []Rule{
 	},
 	{
 		From:   "...",
-		Forbid: []string{"admin/client/clienttest", "gateway/storage/storagetest", "internal/testenv", "internal/archtest", "e2e/..."},
+		Forbid: []string{"admin/client/clienttest", "gateway/storage/storagetest", "internal/testenv", "internal/archtest", "internal/hostile", "e2e/..."},
 		Why:    "test support is imported by tests only, never by production code",
 	},
 	{

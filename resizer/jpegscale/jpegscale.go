@@ -10,6 +10,7 @@
 package jpegscale
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -26,6 +27,11 @@ var (
 	// ErrTooLarge is wrapped when the frame exceeds Options.MaxPixels. It is
 	// detected from the frame header, before any pixel memory is allocated.
 	ErrTooLarge = errors.New("jpegscale: image too large")
+	// ErrTooManyScans is wrapped when a file has more scans than
+	// Options.MaxScans (libjpeg-turbo's -maxscans): each scan of a
+	// progressive file walks every block, so thousands of tiny scans cost
+	// seconds of CPU for a few kilobytes of input.
+	ErrTooManyScans = errors.New("jpegscale: too many scans")
 )
 
 // Options limit the decoder.
@@ -33,6 +39,9 @@ type Options struct {
 	// MaxPixels is the largest accepted full-size frame (width × height);
 	// 0 means no limit.
 	MaxPixels int64
+	// MaxScans is the largest accepted number of scans (SOS markers); 0
+	// means no limit.
+	MaxScans int
 }
 
 // ChooseDenom returns the largest denominator in {1, 2, 4, 8} such that the
@@ -60,19 +69,39 @@ func Decode(r io.Reader, denom int, opts Options) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jpegscale: read: %w", err)
 	}
-	d := &decoder{data: data, denom: denom, maxPixels: opts.MaxPixels}
-	return d.decode()
+	return DecodeBytesContext(context.Background(), data, denom, opts)
 }
 
 // DecodeBytes is Decode on an in-memory file (the data is not retained).
 func DecodeBytes(data []byte, denom int, opts Options) (image.Image, error) {
+	return DecodeBytesContext(context.Background(), data, denom, opts)
+}
+
+// DecodeBytesContext is DecodeBytes that stops when ctx is done: ctx is
+// checked before every scan and every row of blocks, and its error is
+// returned wrapped.
+func DecodeBytesContext(ctx context.Context, data []byte, denom int, opts Options) (image.Image, error) {
 	switch denom {
 	case 1, 2, 4, 8:
 	default:
 		return nil, fmt.Errorf("jpegscale: invalid scale denominator %d (want 1, 2, 4 or 8)", denom)
 	}
-	d := &decoder{data: data, denom: denom, maxPixels: opts.MaxPixels}
+	d := &decoder{data: data, denom: denom, maxPixels: opts.MaxPixels, maxScans: opts.MaxScans, ctx: ctx, done: ctx.Done()}
 	return d.decode()
+}
+
+// stopped returns the context's error (wrapped) once it is done. It is
+// cheap enough to call for every row of blocks.
+func (d *decoder) stopped() error {
+	if d.done == nil {
+		return nil
+	}
+	select {
+	case <-d.done:
+		return fmt.Errorf("jpegscale: decoding stopped: %w", d.ctx.Err())
+	default:
+		return nil
+	}
 }
 
 // Config is the frame header of a JPEG.

@@ -1,6 +1,7 @@
 package jpegscale
 
 import (
+	"context"
 	"fmt"
 	"image"
 )
@@ -51,7 +52,10 @@ type decoder struct {
 	denom      int
 	bs         int // output pixels per block side: 8/denom
 	maxPixels  int64
+	maxScans   int
 	headerOnly bool
+	ctx        context.Context
+	done       <-chan struct{} // ctx.Done(); nil: never stopped
 
 	width, height  int
 	comps          []component
@@ -165,8 +169,13 @@ func (d *decoder) decode() (image.Image, error) {
 			if !d.frameSeen {
 				return nil, corruptf("SOS before the frame header")
 			}
-			err = d.parseSOSAndDecode(seg)
 			scans++
+			if d.maxScans > 0 && scans > d.maxScans {
+				return nil, fmt.Errorf("%w: more than %d", ErrTooManyScans, d.maxScans)
+			}
+			if err = d.stopped(); err == nil {
+				err = d.parseSOSAndDecode(seg)
+			}
 		case code >= 0xC3 && code <= 0xCF: // other SOFn, DAC (0xC4 DHT handled above)
 			if code == mDAC {
 				err = unsupportedf("arithmetic coding")

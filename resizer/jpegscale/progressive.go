@@ -88,6 +88,9 @@ func (d *decoder) decodeACScan(sc *scan) error {
 	first := sc.ah == 0
 	count := 0
 	for by := 0; by < c.cbh; by++ {
+		if err := d.stopped(); err != nil {
+			return err
+		}
 		for bx := 0; bx < c.cbw; bx++ {
 			if d.restart > 0 {
 				if count == d.restart {
@@ -326,6 +329,9 @@ func (d *decoder) finishProgressive() error {
 		}
 		qt := d.dequantTable(c.tq)
 		for by := 0; by < c.bh; by++ {
+			if err := d.stopped(); err != nil {
+				return err
+			}
 			for bx := 0; bx < c.bw; bx++ {
 				b := by*c.bw + bx
 				coef := c.coef[b*d.nslot : b*d.nslot+d.nslot : b*d.nslot+d.nslot]

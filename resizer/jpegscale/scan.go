@@ -156,6 +156,9 @@ func (d *decoder) walkMCUs(sc *scan, fn func(mx, my int) error) error {
 	}
 	count := 0
 	for my := 0; my < ny; my++ {
+		if err := d.stopped(); err != nil {
+			return err
+		}
 		for mx := 0; mx < nx; mx++ {
 			if d.restart > 0 && count == d.restart {
 				if err := d.restartSync(); err != nil {
