@@ -305,3 +305,30 @@ func TestEnqueueRefusesOtherBucketsAndBadKeys(t *testing.T) {
 		t.Fatalf("stats on an empty store: %+v %v", st, err)
 	}
 }
+
+// TestDeadlineTwiceIsPermanent: an attempt that hits the job deadline is
+// retried once; the second timeout on the same bytes ends the job with the
+// reason in its errors, however many attempts remain. A normal image is not
+// held up.
+func TestDeadlineTwiceIsPermanent(t *testing.T) {
+	e := jobstest.New(t, jobstest.Options{JobTimeout: time.Second, MaxAttempts: 10, Before: func(s *jobs.Service) {
+		jobs.SetTestHookResize(s, func(key string) {
+			if strings.HasPrefix(key, "slow/") {
+				time.Sleep(1200 * time.Millisecond) // past the deadline: Resize sees it expired
+			}
+		})
+	}})
+	e.Upload(t, "slow/a.jpg", jobstest.JPEG(t, 300, 200))
+	e.Upload(t, "fine/b.jpg", jobstest.JPEG(t, 300, 200))
+	e.WaitKey(t, "fine/b.jpg", adminapi.StateCompleted)
+	j := e.WaitKey(t, "slow/a.jpg", adminapi.StateFailed)
+	if j.Attempt != 2 || len(j.Errors) != 2 {
+		t.Fatalf("attempts %d, errors %+v; want 2 attempts", j.Attempt, j.Errors)
+	}
+	if want := "timed out (job timeout 1s), will retry once"; j.Errors[0].Error != want {
+		t.Errorf("first error %q, want %q", j.Errors[0].Error, want)
+	}
+	if want := "timed out twice (job timeout 1s)"; j.Error != want || j.Errors[1].Error != want {
+		t.Errorf("final error %q / %q, want %q", j.Error, j.Errors[1].Error, want)
+	}
+}

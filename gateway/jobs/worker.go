@@ -45,6 +45,12 @@ func (w *resizeWorker) Work(ctx context.Context, job *river.Job[resizeArgs]) err
 	public := publicReason(err)
 	var perm *permanentError
 	permanent := errors.As(err, &perm) || resizer.IsPermanent(err)
+	if !permanent && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The job's deadline, not a request's: the same bytes get one more
+		// try (a busy machine may have been slow), never a third.
+		public = s.timeoutReason(job.JobRow)
+		permanent = permanent || strings.HasPrefix(public, timedOutTwice)
+	}
 	switch {
 	case permanent:
 		s.log.InfoContext(ctx, "job failed", "job", job.ID, "key", job.Args.Key, "reason", public)
@@ -60,9 +66,29 @@ func (w *resizeWorker) Work(ctx context.Context, job *river.Job[resizeArgs]) err
 	return fmt.Errorf("%s: %w", public, err)
 }
 
+const (
+	timedOutOnce  = "timed out (job timeout "
+	timedOutTwice = "timed out twice (job timeout "
+)
+
+// timeoutReason is the public reason of an attempt that hit the job's
+// deadline: retried once, permanent when an earlier attempt timed out too.
+func (s *Service) timeoutReason(row *rivertype.JobRow) string {
+	limit := strconv.FormatFloat(s.cfg.JobTimeout.Seconds(), 'f', -1, 64) + "s"
+	for _, e := range row.Errors {
+		if strings.HasPrefix(e.Error, timedOutOnce) {
+			return timedOutTwice + limit + ")"
+		}
+	}
+	return timedOutOnce + limit + "), will retry once"
+}
+
 // completed records the variants and completes the River job in one
 // transaction. Should that fail, the job fails this attempt and runs again.
 func (s *Service) completed(ctx context.Context, job *river.Job[resizeArgs], variants []adminapi.VariantOK, bytesIn int64, dur time.Duration) error {
+	// The variants are stored: record that even if the deadline has just passed.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	err := s.queue.inTx(ctx, func(tx txn) error {
 		return completeTx(ctx, tx, job, variants, bytesIn, dur.Milliseconds())
 	})

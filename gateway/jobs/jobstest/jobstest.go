@@ -4,6 +4,7 @@ package jobstest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"image"
 	"image/color"
@@ -35,6 +36,8 @@ type Options struct {
 	DataDir     string // "" → a new temporary directory
 	NoStart     bool   // open only: jobs stay queued
 	Limits      resizer.Limits
+	JobTimeout  time.Duration // 0 → 30 s
+	MaxAttempts int           // 0 → 3
 	// Before runs between Open and Start (e.g. to set a test hook).
 	Before func(*jobs.Service)
 }
@@ -62,8 +65,8 @@ func New(t testing.TB, o Options) *Env {
 		SQLitePath:  filepath.Join(o.DataDir, "jobs.db"),
 		Resizer:     resizer.New(resizer.Options{Limits: o.Limits}),
 		Workers:     2,
-		JobTimeout:  30 * time.Second,
-		MaxAttempts: 3,
+		JobTimeout:  cmp.Or(o.JobTimeout, 30*time.Second),
+		MaxAttempts: cmp.Or(o.MaxAttempts, 3),
 		Logger:      Logger(t),
 	})
 	if err != nil {
