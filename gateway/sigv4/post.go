@@ -355,34 +355,10 @@ func (v *Verifier) VerifyPost(ctx context.Context, fields map[string]string) (*A
 	if fields["policy"] == "" && fields["x-amz-signature"] == "" && fields["x-amz-credential"] == "" {
 		return nil, nil, ErrAnonymous
 	}
-	for _, f := range []string{"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "policy"} {
-		if fields[f] == "" {
-			return nil, nil, ErrInvalidArgument.Withf("Bucket POST must contain a field named '%s'.", f)
-		}
-	}
-	if fields["x-amz-algorithm"] != Algorithm {
-		return nil, nil, ErrSigV2Unsupported
-	}
 	now := v.now()
-	date, err := time.Parse(AmzDateFormat, fields["x-amz-date"])
+	p, date, err := v.postScope(fields, now)
 	if err != nil {
-		return nil, nil, ErrInvalidArgument.With("x-amz-date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".")
-	}
-	if date.After(now.Add(v.maxSkew())) {
-		return nil, nil, ErrRequestTimeTooSkewed
-	}
-	var p ParsedAuthorization
-	if err := parseCredential(&p, fields["x-amz-credential"]); err != nil {
-		return nil, nil, ErrInvalidArgument.Withf("Error parsing the X-Amz-Credential parameter; %s", err.Error())
-	}
-	if !sameDay(p.ScopeDate, date) {
-		return nil, nil, ErrInvalidArgument.With("Invalid credential date. Date is not the same as X-Amz-Date.")
-	}
-	if p.Region != v.Region {
-		return nil, nil, ErrInvalidArgument.Withf("the region '%s' is wrong; expecting '%s'", printable(p.Region), v.Region)
-	}
-	if p.Service != "s3" {
-		return nil, nil, ErrInvalidArgument.Withf("the service '%s' is wrong; expecting 's3'", printable(p.Service))
+		return nil, nil, err
 	}
 	sig := fields["x-amz-signature"]
 	if !isHexSignature(sig) {
@@ -426,4 +402,37 @@ func (v *Verifier) VerifyPost(ctx context.Context, fields map[string]string) (*A
 		scope:         p.Scope(),
 	}
 	return a, policy, nil
+}
+
+// postScope checks a POST form's required signature fields, its date
+// against the clock and its credential scope.
+func (v *Verifier) postScope(fields map[string]string, now time.Time) (p ParsedAuthorization, date time.Time, err error) {
+	for _, f := range []string{"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "policy"} {
+		if fields[f] == "" {
+			return p, date, ErrInvalidArgument.Withf("Bucket POST must contain a field named '%s'.", f)
+		}
+	}
+	if fields["x-amz-algorithm"] != Algorithm {
+		return p, date, ErrSigV2Unsupported
+	}
+	date, err = time.Parse(AmzDateFormat, fields["x-amz-date"])
+	if err != nil {
+		return p, date, ErrInvalidArgument.With("x-amz-date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".")
+	}
+	if date.After(now.Add(v.maxSkew())) {
+		return p, date, ErrRequestTimeTooSkewed
+	}
+	if err := parseCredential(&p, fields["x-amz-credential"]); err != nil {
+		return p, date, ErrInvalidArgument.Withf("Error parsing the X-Amz-Credential parameter; %s", err.Error())
+	}
+	if !sameDay(p.ScopeDate, date) {
+		return p, date, ErrInvalidArgument.With("Invalid credential date. Date is not the same as X-Amz-Date.")
+	}
+	if p.Region != v.Region {
+		return p, date, ErrInvalidArgument.Withf("the region '%s' is wrong; expecting '%s'", printable(p.Region), v.Region)
+	}
+	if p.Service != "s3" {
+		return p, date, ErrInvalidArgument.Withf("the service '%s' is wrong; expecting 's3'", printable(p.Service))
+	}
+	return p, date, nil
 }

@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage, opts ...Opti
 		{"ConcurrentPutDelete", testConcurrentPutDelete},
 		{"CancelPut", testCancelPut},
 		{"Multipart", testMultipart},
+		{"MultipartTwoParts", testMultipartTwoParts},
 		{"MultipartAbort", testMultipartAbort},
 		{"MultipartErrors", testMultipartErrors},
 	}
