@@ -8,8 +8,9 @@ import (
 	"image/color/palette"
 	"image/draw"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
+
+	"github.com/imgate/imgate/resizer/jpegenc"
 )
 
 // Extension returns the usual file extension of a format: "jpeg" → ".jpg",
@@ -118,9 +119,11 @@ func encode(m *image.RGBA, format string, p Preset, gray bool, pal color.Palette
 		if q == 0 {
 			q = DefaultQuality
 		}
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
+		b, err := jpegenc.Append(buf.Bytes(), img, &jpegenc.Options{Quality: q})
+		if err != nil {
 			return nil, err
 		}
+		return b, nil
 	case "png":
 		var img image.Image = m
 		if gray && opaque(m) && grayish(m) {
@@ -146,4 +149,10 @@ func encode(m *image.RGBA, format string, p Preset, gray bool, pal color.Palette
 		return nil, fmt.Errorf("cannot encode format %q", format)
 	}
 	return buf.Bytes(), nil
+}
+
+// Encode writes m in format with p's options, exactly as Resize writes a
+// variant (JPEG output is flattened onto p's background). m may be modified.
+func Encode(m *image.RGBA, format string, p Preset) ([]byte, error) {
+	return encode(m, format, p.Normalize(), false, nil)
 }
