@@ -29,7 +29,7 @@ type Checker interface {
 // Routes are the handlers the server mounts. Nil handlers are not mounted.
 type Routes struct {
 	S3      http.Handler // "/" — path-style S3 and STS
-	Uploads http.Handler // "/v1/uploads", "/v1/credentials"
+	Uploads http.Handler // "/v1/uploads", "/v1/credentials", "/v1/upload-tokens"
 	Admin   http.Handler // "/v1/admin/"
 	Events  http.Handler // "/v1/events/s3"
 }
@@ -110,6 +110,7 @@ func (s *Server) Mount(r Routes) {
 	if r.Uploads != nil {
 		mux.Handle("/v1/uploads", s.instrument("uploads", r.Uploads))
 		mux.Handle("/v1/credentials", s.instrument("credentials", r.Uploads))
+		mux.Handle("/v1/upload-tokens", s.instrument("upload-tokens", r.Uploads))
 	}
 	if r.Admin != nil {
 		mux.Handle("/v1/admin/", s.instrument("admin", r.Admin))

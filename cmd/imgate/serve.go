@@ -29,6 +29,7 @@ import (
 	"github.com/imgate/imgate/gateway/storage/fs"
 	"github.com/imgate/imgate/gateway/storage/s3"
 	"github.com/imgate/imgate/gateway/uploads"
+	"github.com/imgate/imgate/gateway/uploadtoken"
 	"github.com/imgate/imgate/resizer"
 )
 
@@ -370,9 +371,13 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.S
 	if publicURL == "" {
 		publicURL = "http://" + addr.String()
 	}
+	tokens, err := uploadtoken.NewSigner([]byte(sec.TokenSecret))
+	if err != nil {
+		return nil, "", &usageError{fmt.Sprintf("token secret: %v", err)}
+	}
 	up, err := uploads.New(uploads.Config{
 		APIKeys: []string{sec.APIKey}, Auth: authStore, Bucket: cfg.bucket, Region: cfg.region,
-		PublicURL: publicURL, Backend: st.presigner, Logger: log.With("component", "uploads"),
+		PublicURL: publicURL, Backend: st.presigner, Logger: log.With("component", "uploads"), Tokens: tokens,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("uploads api: %w", err)

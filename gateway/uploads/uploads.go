@@ -2,6 +2,7 @@
 //
 //	POST /v1/uploads      → a presigned PUT URL or a browser POST form for one key or key prefix
 //	POST /v1/credentials  → temporary S3 credentials limited to a key prefix
+//	POST /v1/upload-tokens → an upload token for a web page: credentials and a Companion endpoint
 //
 // Both take and return JSON and need "Authorization: Bearer <API key>".
 // Errors are {"error": {"code": "...", "message": "..."}}.
@@ -32,6 +33,7 @@ import (
 	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/auth"
 	"github.com/imgate/imgate/gateway/storage"
+	"github.com/imgate/imgate/gateway/uploadtoken"
 	"github.com/imgate/imgate/internal/httpjson"
 )
 
@@ -44,6 +46,8 @@ type Config struct {
 	PublicURL string            // base URL clients reach the gateway at, e.g. http://127.0.0.1:8080
 	Backend   storage.Presigner // nil when the backend cannot presign (fs); "target":"backend" then answers 400
 	Logger    *slog.Logger
+	// Tokens signs upload tokens (POST /v1/upload-tokens); nil answers 501.
+	Tokens *uploadtoken.Signer
 	// Now is the clock (nil: time.Now); tests set it.
 	Now func() time.Time
 }
@@ -152,6 +156,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		route = h.uploads
 	case "/v1/credentials":
 		route = h.credentials
+	case "/v1/upload-tokens":
+		route = h.uploadTokens
 	default:
 		h.writeError(w, r, reqID, &apiError{http.StatusNotFound, "not_found", "No such endpoint."})
 		return

@@ -26,6 +26,7 @@ import (
 	"github.com/imgate/imgate/gateway/storage"
 	"github.com/imgate/imgate/gateway/storage/fs"
 	"github.com/imgate/imgate/gateway/uploads"
+	"github.com/imgate/imgate/gateway/uploadtoken"
 )
 
 const (
@@ -67,12 +68,17 @@ func newEnv(t *testing.T) *env {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	uh, err := uploads.New(uploads.Config{APIKeys: []string{apiKey}, Auth: as, Bucket: "imgate", PublicURL: srv.URL, Logger: quiet})
+	tokens, err := uploadtoken.NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uh, err := uploads.New(uploads.Config{APIKeys: []string{apiKey}, Auth: as, Bucket: "imgate", PublicURL: srv.URL, Logger: quiet, Tokens: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux.Handle("/v1/uploads", uh)
 	mux.Handle("/v1/credentials", uh)
+	mux.Handle("/v1/upload-tokens", uh)
 	mux.Handle("/", s3h)
 	return &env{t: t, url: srv.URL, store: st}
 }
@@ -263,6 +269,12 @@ func TestRequestErrors(t *testing.T) {
 		{"backend on fs", "/v1/uploads", apiKey, map[string]any{"key": "a", "target": "backend"}, 400, "invalid_request"},
 		{"no prefix", "/v1/credentials", apiKey, map[string]any{}, 400, "invalid_request"},
 		{"short duration", "/v1/credentials", apiKey, map[string]any{"prefix": "a/", "duration_seconds": 60}, 400, "invalid_request"},
+		{"token without prefix", "/v1/upload-tokens", apiKey, map[string]any{"max_bytes": 5}, 400, "invalid_request"},
+		{"token wildcard prefix", "/v1/upload-tokens", apiKey, map[string]any{"prefix": "a*/"}, 400, "invalid_request"},
+		{"token too short", "/v1/upload-tokens", apiKey, map[string]any{"prefix": "a/", "expires_in": 60}, 400, "invalid_request"},
+		{"token not an image", "/v1/upload-tokens", apiKey, map[string]any{"prefix": "a/", "content_types": []string{"text/html"}}, 400, "invalid_request"},
+		{"token without API key", "/v1/upload-tokens", "", map[string]any{"prefix": "a/"}, 401, "unauthorized"},
+		{"token outside the key's prefix", "/v1/upload-tokens", "alice_key_0123456789", map[string]any{"prefix": "users/bob/"}, 403, "forbidden"},
 		{"bad policy", "/v1/credentials", apiKey, map[string]any{"prefix": "a/", "policy": map[string]any{"Statement": "x"}}, 400, "invalid_request"},
 	}
 	for _, c := range cases {
@@ -272,5 +284,41 @@ func TestRequestErrors(t *testing.T) {
 				t.Fatalf("got %d %+v, want %d %s", got, eb, c.status, c.code)
 			}
 		})
+	}
+}
+
+func TestUploadToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	img := pngBytes(t)
+	var res uploads.UploadTokenResponse
+	if code := e.call("/v1/upload-tokens", apiKey, map[string]any{"prefix": "users/7/", "max_bytes": 1 << 20, "content_types": []string{"image/png"}, "expires_in": 1800}, &res); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if res.Prefix != "users/7/" || res.CompanionEndpoint != e.url+"/v1/companion/"+res.Token ||
+		time.Until(res.ExpiresAt) < 29*time.Minute || time.Until(res.ExpiresAt) > 31*time.Minute ||
+		!res.Credentials.Expiration.Equal(res.ExpiresAt) || res.Credentials.Bucket != orig {
+		t.Fatalf("answer %+v", res)
+	}
+	c, err := minio.New(strings.TrimPrefix(e.url, "http://"), &minio.Options{
+		Creds:  credentials.NewStaticV4(res.Credentials.AccessKeyID, res.Credentials.SecretAccessKey, res.Credentials.SessionToken),
+		Region: "us-east-1", BucketLookup: minio.BucketLookupPath, MaxRetries: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, orig, "users/7/a.png", bytes.NewReader(img), int64(len(img)), minio.PutObjectOptions{}); err != nil {
+		t.Fatalf("upload under the prefix: %v", err)
+	}
+	_, err = c.PutObject(ctx, orig, "users/8/a.png", bytes.NewReader(img), int64(len(img)), minio.PutObjectOptions{})
+	if minio.ToErrorResponse(err).Code != "AccessDenied" {
+		t.Fatalf("upload outside the prefix: %v", err)
+	}
+	// Upload only: the page cannot read back or delete what is there.
+	if _, err := c.StatObject(ctx, orig, "users/7/a.png", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "AccessDenied" {
+		t.Fatalf("read with page credentials: %v", err)
+	}
+	if err := c.RemoveObject(ctx, orig, "users/7/a.png", minio.RemoveObjectOptions{}); minio.ToErrorResponse(err).Code != "AccessDenied" || !e.exists("users/7/a.png") {
+		t.Fatalf("delete with page credentials: %v", err)
 	}
 }
