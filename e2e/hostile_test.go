@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	"os"
@@ -117,5 +118,54 @@ func checkHostileJobs(t *testing.T, jobs []adminapi.Job, byKey map[string]hostil
 		case !f.Refused && j.State != adminapi.StateCompleted:
 			t.Errorf("%s (%s): %s %q, want completed", f.Name, f.Why, j.State, j.Error)
 		}
+	}
+}
+
+// TestHostileDeadline: a valid image that costs more than the job deadline
+// (big.png: 49 MP streamed, over a second of CPU) is cut at the deadline by
+// the decoder itself, each attempt ends within deadline + 1 s, and the
+// second timeout on the same bytes ends the job with the reason shown.
+func TestHostileDeadline(t *testing.T) {
+	const jobTimeout = 250 * time.Millisecond
+	srv := startServe(t, serveOptions{Args: []string{"--workers", "2", "--job-timeout", jobTimeout.String()}})
+	data, err := os.ReadFile(filepath.Join("..", "internal", "hostile", "testdata", "big.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := jobsClient(t, srv)
+	if _, err := cl.PutObject(context.Background(), srv.Original(), "slow/big.png", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	last := ""
+	for {
+		var job *adminapi.Job
+		for _, j := range allJobs(t, srv, "") {
+			if j.Key == "slow/big.png" {
+				job = &j
+			}
+		}
+		if job != nil {
+			if now := fmt.Sprintf("%s attempt %d, last %d ms: %s", job.State, job.Attempt, job.DurationMS, job.Error); now != last {
+				t.Logf("big.png: %s", now)
+				last = now
+			}
+			if limit := (jobTimeout + time.Second).Milliseconds(); job.DurationMS > limit {
+				t.Fatalf("an attempt took %d ms, over the deadline + 1 s (%d ms)", job.DurationMS, limit)
+			}
+			if job.State == adminapi.StateCompleted {
+				t.Fatalf("big.png completed within %s: the test needs a slower file", jobTimeout)
+			}
+			if job.State == adminapi.StateFailed {
+				if job.Attempt > 2 || !strings.Contains(job.Error, "timed out") {
+					t.Fatalf("failed after %d attempts with %q, want ≤ 2 and the timeout named", job.Attempt, job.Error)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("big.png's job did not end within a minute: %+v", job)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -125,5 +128,28 @@ func TestJPEGScanCount(t *testing.T) {
 		if n <= 500 && err != nil {
 			t.Errorf("%d scans: %v", n, err)
 		}
+	}
+}
+
+// TestHostileMemory renders the crafted hostile files with 2 concurrent
+// workers in a child process (see TestMain): peak RSS ≤ 200 MB.
+func TestHostileMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("VmHWM is Linux-only")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "RESIZER_RSS_CHILD="+filepath.Join("..", "internal", "hostile", "testdata"))
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	kb, err := strconv.Atoi(regexpFind(string(out), "VmHWM_KB="))
+	if err != nil || kb == 0 {
+		t.Fatalf("no VmHWM in child output:\n%s", out)
+	}
+	t.Logf("peak RSS rendering the hostile files with 2 workers: %d MB (%s)", kb/1024, time.Since(start).Round(time.Millisecond))
+	if kb > 200*1024 {
+		t.Errorf("peak RSS %d MB, want ≤ 200 MB", kb/1024)
 	}
 }
