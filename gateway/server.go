@@ -32,6 +32,8 @@ type Routes struct {
 	Uploads http.Handler // "/v1/uploads", "/v1/credentials", "/v1/upload-tokens"
 	Admin   http.Handler // "/v1/admin/"
 	Events  http.Handler // "/v1/events/s3"
+	// Companion serves Uppy's Companion S3 routes under "/v1/companion/{token}/s3/".
+	Companion http.Handler
 }
 
 // Config configures a Server.
@@ -117,6 +119,9 @@ func (s *Server) Mount(r Routes) {
 	}
 	if r.Events != nil {
 		mux.Handle("/v1/events/s3", s.instrument("events", r.Events))
+	}
+	if r.Companion != nil {
+		mux.Handle("/v1/companion/", s.instrument("companion", r.Companion))
 	}
 	if r.S3 != nil {
 		mux.Handle("/", s.instrument("s3", r.S3))

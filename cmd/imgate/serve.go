@@ -19,6 +19,7 @@ import (
 
 	"github.com/imgate/imgate/gateway"
 	"github.com/imgate/imgate/gateway/auth"
+	"github.com/imgate/imgate/gateway/companion"
 	"github.com/imgate/imgate/gateway/cors"
 	"github.com/imgate/imgate/gateway/jobs"
 	"github.com/imgate/imgate/gateway/jobsapi"
@@ -382,8 +383,13 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.S
 	if err != nil {
 		return nil, "", fmt.Errorf("uploads api: %w", err)
 	}
+	comp, err := companion.New(companion.Config{Tokens: tokens, Auth: authStore, S3: s3h, Bucket: cfg.bucket,
+		Region: cfg.region, PublicURL: publicURL, Logger: log.With("component", "companion")})
+	if err != nil {
+		return nil, "", fmt.Errorf("companion routes: %w", err)
+	}
 	jobsHTTP := jobsapi.New(jobsapi.Config{Jobs: jobSvc, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken, Logger: log})
-	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events()})
+	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events(), Companion: comp})
 	return srv, addr.String(), nil
 }
 
