@@ -9,7 +9,8 @@ import "context"
 type Cost struct {
 	// Bytes is the estimated peak memory: decode buffers (or streamed
 	// rows), the box-reduced intermediates, the resized variants and their
-	// copies, and the encoded source. It is reserved from the memory budget
+	// copies, and the encoded source (twice: the buffer it is read into
+	// grows by doubling). It is reserved from the memory budget
 	// (Options.MaxInFlightBytes) while Resize runs.
 	Bytes int64
 	// Pixels is the number of source samples decoded (at the chosen DCT
@@ -89,6 +90,9 @@ func (p *prepared) cost(n int, ks []grid, stream bool, encoded int) Cost {
 	default:
 		c.Bytes = decodeCost(h, encoded)
 	}
+	// The encoded source is counted once above; reading it whole
+	// (bytes.Buffer doubling) leaves up to as much again allocated.
+	c.Bytes += int64(encoded)
 	seen := map[grid]bool{}
 	for i, g := range ks {
 		iw, ih := g.size(dw, dh)
