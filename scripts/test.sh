@@ -2,7 +2,7 @@
 # imgate's whole test suite — the one command the README gives and CI runs.
 #
 # It installs what the tests need when it can (as root on Debian: ImageMagick,
-# the awscli/s3cmd/rclone clients, tmux, exiftool, PostgreSQL; a real MinIO
+# the awscli/s3cmd/rclone clients, tmux, exiftool, PostgreSQL, Chromium, nodejs/npm; a real MinIO
 # server and the mc client built with `go install` at pinned versions, cached
 # in $IMGATE_CACHE), starts a private PostgreSQL on loopback, runs gofmt,
 # go vet, staticcheck, every Go test (unit, conformance, end-to-end against the
@@ -41,7 +41,8 @@ trap cleanup EXIT
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   want=(imagemagick awscli s3cmd rclone libimage-exiftool-perl tmux postgresql time jq
         libjpeg-turbo-progs libheif-examples libavif-bin webp icc-profiles-free colord-data chromium
-        docker-compose iproute2)
+        docker-compose iproute2 nodejs)
+  command -v npm >/dev/null || want+=(npm) # Debian's npm; a nodejs that brings its own needs none
   missing=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -61,6 +62,19 @@ gobuild() { # name module@version
 gobuild minio "github.com/minio/minio@$MINIO_VERSION" || echo "warning: could not build MinIO; MinIO tests will skip (fail under CI)"
 gobuild mc "github.com/minio/mc@$MC_VERSION" || echo "warning: could not build mc; its client test will skip (fail under CI)"
 gobuild staticcheck "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" || echo "warning: staticcheck not available"
+
+# --- npm packages of the browser and webhook tests (Uppy from npm, never copied into the repo) ---
+NPM_BROWSER_PKGS="uppy@6 playwright-core@1 standardwebhooks@1"
+if command -v npm >/dev/null; then
+  if [ "$(cat "$CACHE/npm-browser/.version" 2>/dev/null)" != "$NPM_BROWSER_PKGS" ]; then
+    step "npm install $NPM_BROWSER_PKGS (cached in $CACHE/npm-browser)"
+    mkdir -p "$CACHE/npm-browser"
+    (cd "$CACHE/npm-browser" && npm install --no-audit --no-fund --loglevel=error $NPM_BROWSER_PKGS >/dev/null) \
+      && echo "$NPM_BROWSER_PKGS" > "$CACHE/npm-browser/.version" \
+      || echo "warning: npm install failed; browser tests will skip (fail under CI)"
+  fi
+  export IMGATE_NPM_BROWSER="$CACHE/npm-browser"
+fi
 
 # --- PostgreSQL on loopback (the scale-out job store) ---
 PGBIN=/usr/lib/postgresql/15/bin
