@@ -47,7 +47,7 @@ type serveConfig struct {
 	s3SSL, s3PathStyle                                      bool
 	region, database, cacheControl, allowedTypes, publicURL string
 	logFormat, logLevel                                     string
-	corsOrigins                                             string
+	corsOrigins, nodeID                                     string
 	workers, maxConcurrentUploads                           int
 	jobTimeout, reconcileInterval, shutdownTimeout          time.Duration
 	maxUploadBytes, maxPixels, maxSourceBytes               int64
@@ -75,6 +75,7 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.region, "region", "us-east-1", "region imgate's own S3 API answers for (clients sign with it)")
 	fs.StringVar(&f.database, "database", "", "job store: empty for SQLite in --data, or postgres://… so several imgate processes share one queue")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "resize workers in this process")
+	fs.StringVar(&f.nodeID, "node-id", "", "stable identity of this process on a shared --database: after a crash it takes back its own interrupted jobs at once (default: host name + hash of --data and --listen)")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 2*time.Minute, "deadline of one resize job")
 	fs.DurationVar(&f.reconcileInterval, "reconcile-interval", 0, "scan NAME-original for objects with missing or stale variants this often (0: only on demand)")
 	fs.StringVar(&f.cacheControl, "cache-control", jobs.DefaultCacheControl, "Cache-Control header stored on every variant")
@@ -130,6 +131,9 @@ func (f *serveConfig) validate() error {
 	}
 	if f.workers < 0 {
 		p = append(p, "--workers must be ≥ 0")
+	}
+	if f.nodeID != "" && !validNodeID(f.nodeID) {
+		p = append(p, fmt.Sprintf("--node-id %q: 1–64 characters of a-z, A-Z, 0-9, '.', '_', '-'", f.nodeID))
 	}
 	if f.jobTimeout <= 0 {
 		p = append(p, "--job-timeout must be positive")
@@ -324,7 +328,7 @@ func buildJobs(ctx context.Context, cfg *serveConfig, store storage.Storage, log
 		Storage: store, Bucket: cfg.bucket, DatabaseURL: cfg.database,
 		SQLitePath: filepath.Join(cfg.data, "jobs.db"), Resizer: rs, Workers: cfg.workerCount(),
 		JobTimeout: cfg.jobTimeout, CacheControl: cfg.cacheControl, ReconcileInterval: cfg.reconcileInterval,
-		SeedPresets: cfg.presets, Logger: log, Registerer: reg,
+		SeedPresets: cfg.presets, Logger: log, Registerer: reg, NodeID: cfg.nodeIdentity(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open job store: %w", err)

@@ -19,3 +19,12 @@ func AppendEvent(ctx context.Context, s *Service, ev adminapi.Event) { s.events.
 
 // PruneEvents prunes the event log now.
 func PruneEvents(ctx context.Context, s *Service) { s.events.prune(ctx) }
+
+// ExecSQL runs a statement on the job store ('?' placeholders).
+func ExecSQL(ctx context.Context, s *Service, q string, args ...any) error {
+	_, err := s.db.Exec(ctx, q, args...)
+	return err
+}
+
+// Node is the identity the service runs under.
+func Node(s *Service) string { return s.node }

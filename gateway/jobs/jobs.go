@@ -15,6 +15,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -59,6 +60,11 @@ type Config struct {
 	Logger            *slog.Logger
 	Registerer        prometheus.Registerer // may be nil
 
+	// NodeID is this process's stable identity on a shared PostgreSQL store
+	// (River's client ID, recorded on the jobs it runs): a restarted node takes
+	// back its own interrupted jobs at once. "" → host:pid, no early rescue.
+	NodeID string
+
 	// EventRetention is how many events the log keeps (0 → 10000).
 	EventRetention int
 	// RescueAfter is how long a job may stay running before another worker
@@ -93,6 +99,13 @@ type Service struct {
 	events  *eventLog
 	metrics *metrics
 	node    string
+
+	// Crash recovery (node.go): the data directory's lock (SQLite), the
+	// connection holding the node's advisory lock (PostgreSQL), and whether
+	// the jobs running at start were this node's.
+	lock        *os.File
+	nodeConn    *pgx.Conn
+	ownsRunning bool
 
 	original, resized string
 
@@ -147,7 +160,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "jobs"),
-		node:     fmt.Sprintf("%s:%d", host, os.Getpid()),
+		node:     cmp.Or(cfg.NodeID, fmt.Sprintf("%s:%d", host, os.Getpid())),
 		original: cfg.Bucket + "-original",
 		resized:  cfg.Bucket + "-resized",
 	}
@@ -198,17 +211,18 @@ func (s *Service) riverConfig() (*river.Config, error) {
 		CompletedJobRetentionPeriod: 7 * 24 * time.Hour,
 		CancelledJobRetentionPeriod: 7 * 24 * time.Hour,
 		DiscardedJobRetentionPeriod: 7 * 24 * time.Hour,
-		ID:                          strings.NewReplacer(":", "_", ".", "_").Replace(s.node),
+		ID:                          s.riverID(),
 	}, nil
+}
+
+// riverID is River's client ID for this node (River records it in a job's attempted_by).
+func (s *Service) riverID() string {
+	return strings.NewReplacer(":", "_", ".", "_").Replace(s.node)
 }
 
 // openQueue opens the database and River's client on it; it returns River's
 // migration step.
 func (s *Service) openQueue(ctx context.Context) (func(context.Context) error, error) {
-	rcfg, err := s.riverConfig()
-	if err != nil {
-		return nil, err
-	}
 	url := s.cfg.DatabaseURL
 	switch {
 	case strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://"):
@@ -218,6 +232,15 @@ func (s *Service) openQueue(ctx context.Context) (func(context.Context) error, e
 		}
 		s.pool = pool
 		s.db = &jobdb.DB{SQL: stdlib.OpenDBFromPool(pool), Dialect: jobdb.Postgres}
+		if err := s.claimNode(ctx, pool); err != nil {
+			s.close()
+			return nil, err
+		}
+		rcfg, err := s.riverConfig()
+		if err != nil {
+			s.close()
+			return nil, err
+		}
 		drv := riverpgxv5.New(pool)
 		client, err := river.NewClient(drv, rcfg)
 		if err != nil {
@@ -230,9 +253,18 @@ func (s *Service) openQueue(ctx context.Context) (func(context.Context) error, e
 		if s.cfg.SQLitePath == "" {
 			return nil, errors.New("jobs: Config.SQLitePath is required without DatabaseURL")
 		}
+		if err := s.lockSQLite(); err != nil {
+			return nil, err
+		}
+		rcfg, err := s.riverConfig()
+		if err != nil {
+			s.close()
+			return nil, err
+		}
 		dsn := "file:" + s.cfg.SQLitePath + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 		sqlDB, err := sql.Open("sqlite", dsn)
 		if err != nil {
+			s.close()
 			return nil, fmt.Errorf("jobs: sqlite: %w", err)
 		}
 		// SQLite allows one writer; River's docs recommend one connection.
@@ -258,6 +290,7 @@ func (s *Service) close() {
 	if s.pool != nil {
 		s.pool.Close()
 	}
+	s.releaseNode()
 }
 
 // Start starts the workers and the background loops (reconcile interval,
@@ -268,6 +301,9 @@ func (s *Service) Start(ctx context.Context) error {
 	defer s.mu.Unlock()
 	if s.started {
 		return errors.New("jobs: already started")
+	}
+	if err := s.rescueOwn(ctx); err != nil {
+		return err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	finished, unsubscribe := s.queue.subscribe()

@@ -38,6 +38,7 @@ type Options struct {
 	Limits      resizer.Limits
 	JobTimeout  time.Duration // 0 → 30 s
 	MaxAttempts int           // 0 → 3
+	NodeID      string        // jobs.Config.NodeID
 	// Before runs between Open and Start (e.g. to set a test hook).
 	Before func(*jobs.Service)
 }
@@ -67,6 +68,7 @@ func New(t testing.TB, o Options) *Env {
 		Workers:     2,
 		JobTimeout:  cmp.Or(o.JobTimeout, 30*time.Second),
 		MaxAttempts: cmp.Or(o.MaxAttempts, 3),
+		NodeID:      o.NodeID,
 		Logger:      Logger(t),
 	})
 	if err != nil {

@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/imgate/imgate/gateway/adminapi"
+	"github.com/imgate/imgate/internal/testenv"
+)
+
+// crashW×crashH originals (4:3, so wantsGen's sizes hold) take long enough
+// to resize that jobs are caught running when the process is killed.
+const crashW, crashH = 1600, 1200
+
+// TestJobsCrashRecoverySQLite: kill -9 while jobs run on the embedded store,
+// restart: the interrupted jobs are taken back at start, their variants exist
+// within 10 s (the job timeout is 2 min: River's rescuer alone would wait
+// longer than that), and every upload ends with one completed job.
+func TestJobsCrashRecoverySQLite(t *testing.T) {
+	crashRecovery(t, serveOptions{Args: []string{"--workers", "1"}})
+}
+
+// TestJobsCrashRecoveryPostgres: the same on PostgreSQL; the restarted
+// process has the same derived node identity (same host, data dir and listen
+// address) and takes back its own running jobs.
+func TestJobsCrashRecoveryPostgres(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	crashRecovery(t, serveOptions{Database: dsn, Args: []string{"--workers", "1"}})
+}
+
+func crashRecovery(t *testing.T, o serveOptions) {
+	srv := startServe(t, o)
+	cl := jobsClient(t, srv)
+	keys := putLarge(t, cl, srv.Original(), "crash/", 40)
+	running := waitRunning(t, srv)
+	srv.Kill()
+	t.Logf("killed with jobs running: %v", running)
+
+	restart := time.Now()
+	srv.Restart(t)
+	var wants []want
+	for _, k := range running {
+		wants = append(wants, wantsGen(k)...)
+	}
+	waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 10*time.Second-time.Since(restart))
+	t.Logf("variants of the %d interrupted jobs exist %s after the restart began", len(running), time.Since(restart).Round(time.Millisecond))
+
+	// Every interrupted job says so in its history, and all uploads complete.
+	byKey := map[string]adminapi.Job{}
+	for _, j := range allJobs(t, srv, "&prefix=crash/") {
+		byKey[j.Key] = j
+	}
+	interrupted := 0
+	for _, k := range running {
+		var full adminapi.Job
+		jobsAdmin(t, srv, "GET", fmt.Sprintf("/v1/admin/jobs/%d", byKey[k].ID), nil, &full)
+		if hasError(full, "interrupted") {
+			interrupted++
+		}
+	}
+	// A job seen running may have finished before the kill; not all of them.
+	if interrupted == 0 {
+		t.Errorf("none of the jobs running at the kill shows an interrupted attempt")
+	}
+	wants = nil
+	for _, k := range keys {
+		wants = append(wants, wantsGen(k)...)
+	}
+	waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 3*time.Minute)
+	deadline := time.Now().Add(time.Minute)
+	for statsOf(t, srv).Counts["completed"] < int64(len(keys)) && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	checkOneJobPerKey(t, srv, keys)
+}
+
+func hasError(j adminapi.Job, sub string) bool {
+	for _, e := range j.Errors {
+		if strings.Contains(e.Error, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// putLarge uploads n distinct crashW×crashH JPEGs (4 at a time).
+func putLarge(t testing.TB, cl *minio.Client, bucket, prefix string, n int) []string {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		keys []string
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, 4)
+	)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			key := fmt.Sprintf("%s%04d.jpg", prefix, i)
+			data := genJPEG(t, crashW, crashH, i)
+			if _, err := cl.PutObject(context.Background(), bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ContentType: "image/jpeg"}); err != nil {
+				t.Errorf("upload %s: %v", key, err)
+				return
+			}
+			mu.Lock()
+			keys = append(keys, key)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(keys) != n {
+		t.Fatalf("%d of %d uploads acknowledged", len(keys), n)
+	}
+	return keys
+}
+
+// waitRunning returns the keys of the jobs running now (at least one).
+func waitRunning(t testing.TB, srv *server) []string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		var keys []string
+		for _, j := range allJobs(t, srv, "&state=running") {
+			keys = append(keys, j.Key)
+		}
+		if len(keys) > 0 {
+			return keys
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no job seen running")
+	return nil
+}
+
+// TestServeOneProcessPerDataDir: a second `imgate serve` on a data directory
+// in use (embedded SQLite store) exits with a clear message instead of
+// sharing the store; the first keeps serving.
+func TestServeOneProcessPerDataDir(t *testing.T) {
+	srv := startServe(t, serveOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.ImgateBinary(t), "serve", "--data", srv.DataDir, "--listen", testenv.FreeAddr(t))
+	cmd.Env = append(os.Environ(), "IMGATE_ACCESS_KEY="+srv.AccessKey, "IMGATE_SECRET_KEY="+srv.SecretKey)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+		t.Fatalf("second serve: %v, want a non-zero exit\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "another imgate process is using this data directory") {
+		t.Errorf("second serve's message does not say why:\n%s", out)
+	}
+	if code, _ := get(t, srv.URL+"/readyz"); code != 200 {
+		t.Errorf("first server not ready after the refused second: %d", code)
+	}
+}
