@@ -3,10 +3,19 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 )
+
+// nodeIDProblems reports an unusable --node-id.
+func (f *serveConfig) nodeIDProblems() []string {
+	if f.nodeID == "" || validNodeID(f.nodeID) {
+		return nil
+	}
+	return []string{fmt.Sprintf("--node-id %q: 1–64 characters of a-z, A-Z, 0-9, '.', '_', '-'", f.nodeID)}
+}
 
 // validNodeID reports whether id is a usable --node-id.
 func validNodeID(id string) bool {

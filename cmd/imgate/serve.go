@@ -132,9 +132,7 @@ func (f *serveConfig) validate() error {
 	if f.workers < 0 {
 		p = append(p, "--workers must be ≥ 0")
 	}
-	if f.nodeID != "" && !validNodeID(f.nodeID) {
-		p = append(p, fmt.Sprintf("--node-id %q: 1–64 characters of a-z, A-Z, 0-9, '.', '_', '-'", f.nodeID))
-	}
+	p = append(p, f.nodeIDProblems()...)
 	if f.jobTimeout <= 0 {
 		p = append(p, "--job-timeout must be positive")
 	}
