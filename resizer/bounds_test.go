@@ -153,3 +153,20 @@ func TestHostileMemory(t *testing.T) {
 		t.Errorf("peak RSS %d MB, want ≤ 200 MB", kb/1024)
 	}
 }
+
+// TestTooManyScansNoFallback: should a file get past the header's scan
+// count, the decoder's own limit refuses it and image/jpeg never gets it.
+func TestTooManyScansNoFallback(t *testing.T) {
+	data := hostile.ProgressiveJPEG(64, 64, 40)
+	for _, full := range []bool{false, true} {
+		var err error
+		if full {
+			_, _, err = decodeJPEGFull(context.Background(), data, 10)
+		} else {
+			_, err = decodeJPEGScaled(context.Background(), data, 2, 10)
+		}
+		if !errors.Is(err, ErrTooManyScans) || !IsPermanent(err) {
+			t.Errorf("full=%v: %v, want a permanent ErrTooManyScans", full, err)
+		}
+	}
+}

@@ -131,6 +131,9 @@ func decode(ctx context.Context, format string, data []byte, maxScans int) (imag
 		if e := stopped(ctx); e != nil {
 			return nil, nil, e
 		}
+		if IsPermanent(err) { // already a verdict (too many scans)
+			return nil, nil, err
+		}
 		return nil, nil, classify(format, err)
 	}
 	var pal color.Palette

@@ -26,15 +26,29 @@ func decodeJPEGScaled(ctx context.Context, data []byte, n, maxScans int) (image.
 	if errors.Is(err, jpegscale.ErrUnsupported) {
 		return nil, errJPEGFallback
 	}
+	if errors.Is(err, jpegscale.ErrTooManyScans) {
+		return nil, tooManyScans(err, maxScans)
+	}
 	return img, err
+}
+
+// tooManyScans is the verdict when the decoder meets more scans than the
+// header counted (FuzzProgressiveScans says it does not happen): no other
+// decoder gets the file.
+func tooManyScans(err error, maxScans int) error {
+	return newErr(KindTooLarge, err, "image too large to decode: the jpeg has more than %d scans", maxScans)
 }
 
 // decodeJPEGFull decodes data at full size with resizer/jpegscale (faster
 // than image/jpeg, with less memory on progressive files); ok is false when it
 // declines or finds the file corrupt, and image/jpeg then decodes it or gives
-// the verdict. err is ctx's error (wrapped) when ctx ended the decoding.
+// the verdict. err is ctx's error (wrapped) when ctx ended the decoding, or
+// the refusal of a file with too many scans.
 func decodeJPEGFull(ctx context.Context, data []byte, maxScans int) (img image.Image, ok bool, err error) {
 	img, err = jpegscale.DecodeBytesContext(ctx, data, 1, jpegscale.Options{MaxScans: maxScans})
+	if errors.Is(err, jpegscale.ErrTooManyScans) {
+		return nil, false, tooManyScans(err, maxScans)
+	}
 	if err != nil && ctx.Err() != nil {
 		return nil, false, err
 	}

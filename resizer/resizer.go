@@ -196,6 +196,9 @@ func (r *Resizer) intermediates(ctx context.Context, p *prepared, data []byte, g
 			if e := stopped(ctx); e != nil {
 				return nil, false, nil, e
 			}
+			if IsPermanent(err) {
+				return nil, false, nil, err
+			}
 			// Declined (errJPEGFallback) or found corrupt: image/jpeg decodes
 			// it, or gives the reference verdict on a corrupt file.
 			img = nil
