@@ -13,6 +13,8 @@ type huffTable struct {
 	valptr  [17]int32 // index in vals of the first code of each length
 	mincode [17]int32
 	vals    [256]uint8
+	fast    [1 << fastBits]uint32 // the sequential decoder's combined tables
+	skip    [1 << fastBits]uint16
 }
 
 func (t *huffTable) build(counts *[17]int, vals []byte) error {

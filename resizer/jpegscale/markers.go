@@ -81,7 +81,8 @@ type decoder struct {
 	nslot    int
 	needMask uint64 // bit k set when slot[k] ≥ 0
 
-	br    bitReader
+	br    bitReader // progressive scans
+	ecs   ecsReader // sequential scans
 	blk   [64]float32
 	blkAC bool // blk holds a non-zero AC coefficient
 	tmp   [64]float32
@@ -381,6 +382,7 @@ func (d *decoder) parseDHT(seg []byte) error {
 		if err := t.build(&counts, vals); err != nil {
 			return err
 		}
+		t.buildFast(tc == 1)
 		seg = seg[17+total:]
 	}
 	return nil

@@ -72,35 +72,32 @@ func (d *decoder) parseSOSAndDecode(seg []byte) error {
 		// DC scans: skip the entropy-coded data to the next marker.
 		return d.skipScan()
 	}
-	d.br.reset(d.data, d.pos)
-	d.br.bad = false
 	d.eobrun = 0
 	for i := range sc.comps {
 		sc.comps[i].c.pred = 0
 	}
-	var err error
 	if d.progressive {
-		err = d.decodeProgressiveScan(&sc)
-	} else {
-		for i := range sc.comps {
-			s := &sc.comps[i]
-			if !s.dc.set || !s.ac.set {
-				return corruptf("scan uses an undefined Huffman table")
-			}
-			if !d.qtSet[s.c.tq] {
-				return corruptf("scan uses an undefined quantization table")
-			}
-			s.qt = d.dequantTable(s.c.tq)
+		d.br.reset(d.data, d.pos)
+		d.br.bad = false
+		if err := d.decodeProgressiveScan(&sc); err != nil {
+			return err
 		}
-		err = d.decodeBaselineScan(&sc)
+		// Resume marker parsing where the entropy-coded data stopped; the
+		// marker loop skips any remaining bytes up to the next marker.
+		d.pos = d.br.pos
+		return nil
 	}
-	if err != nil {
-		return err
+	for i := range sc.comps {
+		s := &sc.comps[i]
+		if !s.dc.set || !s.ac.set {
+			return corruptf("scan uses an undefined Huffman table")
+		}
+		if !d.qtSet[s.c.tq] {
+			return corruptf("scan uses an undefined quantization table")
+		}
+		s.qt = d.dequantTable(s.c.tq)
 	}
-	// Resume marker parsing where the entropy-coded data stopped; the
-	// marker loop skips any remaining bytes up to the next marker.
-	d.pos = d.br.pos
-	return nil
+	return d.decodeBaselineScan(&sc)
 }
 
 // skipScan moves d.pos past an entropy-coded segment without decoding it:
@@ -176,91 +173,6 @@ func (d *decoder) walkMCUs(sc *scan, fn func(mx, my int) error) error {
 		}
 	}
 	return nil
-}
-
-// decodeBaselineScan decodes a sequential scan straight to pixels.
-func (d *decoder) decodeBaselineScan(sc *scan) error {
-	single := len(sc.comps) == 1
-	storeAC := d.denom != 8
-	return d.walkMCUs(sc, func(mx, my int) error {
-		for i := range sc.comps {
-			s := &sc.comps[i]
-			c := s.c
-			if single {
-				if !d.decodeBlock(s, storeAC) {
-					return corruptf("bad block data")
-				}
-				d.emitBlock(c, mx, my)
-				continue
-			}
-			for v := 0; v < c.v; v++ {
-				for h := 0; h < c.h; h++ {
-					if !d.decodeBlock(s, storeAC) {
-						return corruptf("bad block data")
-					}
-					d.emitBlock(c, mx*c.h+h, my*c.v+v)
-				}
-			}
-		}
-		return nil
-	})
-}
-
-// decodeBlock Huffman-decodes one sequential block into d.blk (dequantized,
-// natural order). With storeAC false the AC coefficients are decoded (to
-// stay in sync) but not stored. The bit reader's state lives in locals.
-func (d *decoder) decodeBlock(s *scanComp, storeAC bool) bool {
-	br := &d.br
-	qt := s.qt
-	blk := &d.blk
-	t := br.decode(s.dc)
-	if t > 16 {
-		return false
-	}
-	s.c.pred += br.receiveExtend(t)
-	blk[0] = float32(s.c.pred) * qt[0]
-	ac := s.ac
-	acc, n := br.acc, br.n
-	ok := true
-	for k := 1; k < 64; {
-		if n < 32 {
-			acc, n = br.fill(acc, n)
-		}
-		var rs uint8
-		if e := ac.lut[(acc>>(n-lookBits))&(1<<lookBits-1)]; e != 0 {
-			n -= uint(e >> 8)
-			rs = uint8(e)
-		} else {
-			br.acc, br.n = acc, n
-			rs = br.decodeSlow(ac)
-			n = br.n
-		}
-		r, sz := int(rs>>4), rs&15
-		if sz == 0 {
-			if r != 15 {
-				break
-			}
-			k += 16
-			continue
-		}
-		k += r
-		if k > 63 {
-			ok = false
-			break
-		}
-		if storeAC {
-			v := int32((acc >> (n - uint(sz))) & (1<<sz - 1))
-			if v < 1<<(sz-1) {
-				v += -1<<sz + 1
-			}
-			blk[zigzag[k]] = float32(v) * qt[k]
-			d.blkAC = true
-		}
-		n -= uint(sz)
-		k++
-	}
-	br.acc, br.n = acc, n
-	return ok
 }
 
 // emitBlock runs the (scaled) inverse DCT of d.blk into the component's
