@@ -50,6 +50,14 @@ type Config struct {
 	CORS cors.Policy
 }
 
+// Limits on request headers: a client that trickles its headers (header
+// slowloris) is cut after ReadHeaderTimeout; presigned URLs with a session
+// token fit well inside MaxHeaderBytes (request line included).
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	MaxHeaderBytes    = 64 << 10
+)
+
 // Server is the running HTTP server.
 type Server struct {
 	cfg      Config
@@ -98,7 +106,8 @@ func New(cfg Config) (*Server, error) {
 	s.srv = &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           s.recoverer(cfg.CORS.Handler(mux)),
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // unsetEnv removes name for the test (and restores it afterwards).
@@ -20,7 +21,7 @@ func unsetEnv(t *testing.T, name string) {
 // TestServeConfigPrecedence: the command line wins over IMGATE_* env, env
 // over the --config file, the file over the default.
 func TestServeConfigPrecedence(t *testing.T) {
-	for _, name := range []string{"IMGATE_MAX_UPLOAD_BYTES", "IMGATE_LISTEN", "IMGATE_S3_PATH_STYLE", "IMGATE_CONFIG", "IMGATE_DATA"} {
+	for _, name := range []string{"IMGATE_BODY_MIN_RATE", "IMGATE_BODY_IDLE_TIMEOUT", "IMGATE_MAX_UPLOADS_PER_CLIENT", "IMGATE_MAX_UPLOAD_BYTES", "IMGATE_LISTEN", "IMGATE_S3_PATH_STYLE", "IMGATE_CONFIG", "IMGATE_DATA"} {
 		unsetEnv(t, name)
 	}
 	tests := []struct {
@@ -32,6 +33,10 @@ func TestServeConfigPrecedence(t *testing.T) {
 		listen  string
 		path    bool // --s3-path-style
 		wantErr string
+		// when set: --body-idle-timeout, --body-min-rate, --max-uploads-per-client
+		idle      time.Duration
+		rate      int64
+		perClient int
 	}{
 		{name: "defaults", wantMax: 100 << 20, listen: defaultListen, path: true},
 		{name: "file over default", file: `{"max-upload-bytes": 5, "listen": "0.0.0.0:9", "s3-path-style": false}`,
@@ -52,6 +57,10 @@ func TestServeConfigPrecedence(t *testing.T) {
 		{name: "bad file value", file: `{"max-upload-bytes": "lots"}`, wantErr: `config file: max-upload-bytes="lots"`},
 		{name: "unknown file key", file: `{"max_upload_bytes": 1}`, wantErr: `unknown setting "max_upload_bytes"`},
 		{name: "file not an object", file: `["listen"]`, wantErr: "not a JSON object"},
+		{name: "pacing flags from each source", args: []string{"--body-idle-timeout", "5s"},
+			env: map[string]string{"IMGATE_BODY_MIN_RATE": "2048"}, file: `{"max-uploads-per-client": 3, "body-min-rate": 1}`,
+			wantMax: 100 << 20, listen: defaultListen, path: true, idle: 5 * time.Second, rate: 2048, perClient: 3},
+		{name: "negative min rate", args: []string{"--body-min-rate", "-1"}, wantErr: "--body-min-rate must be ≥ 0"},
 		{name: "invalid after merge", args: []string{"--max-upload-bytes", "0"}, file: `{"max-upload-bytes": 5}`, wantErr: "--max-upload-bytes must be positive"},
 	}
 	for _, tt := range tests {
@@ -86,6 +95,10 @@ func TestServeConfigPrecedence(t *testing.T) {
 			if cfg.maxUploadBytes != tt.wantMax || cfg.listen != tt.listen || cfg.s3PathStyle != tt.path {
 				t.Errorf("max-upload-bytes %d listen %q s3-path-style %v, want %d %q %v",
 					cfg.maxUploadBytes, cfg.listen, cfg.s3PathStyle, tt.wantMax, tt.listen, tt.path)
+			}
+			if tt.idle != 0 && (cfg.bodyIdleTimeout != tt.idle || cfg.bodyMinRate != tt.rate || cfg.maxUploadsPerClient != tt.perClient) {
+				t.Errorf("body-idle-timeout %v body-min-rate %d max-uploads-per-client %d, want %v %d %d",
+					cfg.bodyIdleTimeout, cfg.bodyMinRate, cfg.maxUploadsPerClient, tt.idle, tt.rate, tt.perClient)
 			}
 		})
 	}

@@ -54,6 +54,11 @@ type serveConfig struct {
 	accessKey, secretKey, adminToken, apiKey, eventsToken   string
 	tokenSecret                                             string
 
+	// Untrusted clients: body pacing and per-client upload caps.
+	bodyIdleTimeout     time.Duration
+	bodyMinRate         int64
+	maxUploadsPerClient int
+
 	// From the --config file only.
 	presets []resizer.Preset // "sizes" / "presets": seeds the preset store
 	keys    auth.KeysFile    // "keys" / "api_keys": extra static credentials
@@ -81,6 +86,9 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.cacheControl, "cache-control", jobs.DefaultCacheControl, "Cache-Control header stored on every variant")
 	fs.Int64Var(&f.maxUploadBytes, "max-upload-bytes", 100<<20, "largest object accepted through the gateway, in bytes")
 	fs.IntVar(&f.maxConcurrentUploads, "max-concurrent-uploads", 64, "uploads handled at once; more are refused with 503 SlowDown")
+	fs.IntVar(&f.maxUploadsPerClient, "max-uploads-per-client", 0, "uploads one access key or one remote address may have in flight (0: half of --max-concurrent-uploads)")
+	fs.DurationVar(&f.bodyIdleTimeout, "body-idle-timeout", s3api.DefaultBodyIdleTimeout, "cut a request body that sends nothing for this long (slowloris)")
+	fs.Int64Var(&f.bodyMinRate, "body-min-rate", s3api.DefaultBodyMinRate, "cut a request body whose average rate falls under this many bytes/s after a 10 s grace (0: off)")
 	fs.StringVar(&f.allowedTypes, "allowed-types", "image/jpeg,image/png,image/gif,image/webp", "content types accepted (sniffed from the bytes, not the header), comma-separated")
 	fs.Int64Var(&f.maxSourceBytes, "max-source-bytes", 100<<20, "largest original the resizer reads (it holds the encoded file in memory); bigger originals are stored but their jobs fail with a clear reason")
 	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
@@ -144,6 +152,15 @@ func (f *serveConfig) validate() error {
 	}
 	if f.maxConcurrentUploads <= 0 {
 		p = append(p, "--max-concurrent-uploads must be positive")
+	}
+	if f.maxUploadsPerClient < 0 {
+		p = append(p, "--max-uploads-per-client must be ≥ 0")
+	}
+	if f.bodyIdleTimeout <= 0 {
+		p = append(p, "--body-idle-timeout must be positive")
+	}
+	if f.bodyMinRate < 0 {
+		p = append(p, "--body-min-rate must be ≥ 0")
 	}
 	if f.maxSourceBytes <= 0 {
 		p = append(p, "--max-source-bytes must be positive")
@@ -348,7 +365,8 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.S
 		Storage: st.store, Bucket: cfg.bucket, Region: cfg.region,
 		Verifier: &sigv4.Verifier{Region: cfg.region, Lookup: authStore.Lookup}, Auth: authStore,
 		MaxObjectBytes: cfg.maxUploadBytes, MaxConcurrentUploads: cfg.maxConcurrentUploads,
-		AllowedContentTypes: splitList(cfg.allowedTypes),
+		AllowedContentTypes: splitList(cfg.allowedTypes), MaxUploadsPerClient: cfg.maxUploadsPerClient,
+		BodyIdleTimeout: cfg.bodyIdleTimeout, BodyMinRate: minRateOrOff(cfg.bodyMinRate),
 		Hooks: s3api.Hooks{
 			Uploaded: func(ctx context.Context, obj storage.ObjectInfo) error { return jobSvc.Enqueue(ctx, obj, "gateway") },
 			Deleted:  jobSvc.Deleted,
@@ -393,6 +411,14 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.S
 	jobsHTTP := jobsapi.New(jobsapi.Config{Jobs: jobSvc, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken, Logger: log})
 	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events(), Companion: comp})
 	return srv, addr.String(), nil
+}
+
+// minRateOrOff maps --body-min-rate 0 (off) to s3api's "off" (negative).
+func minRateOrOff(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func jobStoreName(db string) string {

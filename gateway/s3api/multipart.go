@@ -102,7 +102,7 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		h.writeError(w, r, err)
 		return
 	}
-	u, err := h.startUpload()
+	u, err := h.startUpload(r, c.auth.AccessKey)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -48,7 +48,7 @@ func readFormFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 			return nil, nil, errorf("InvalidArgument", http.StatusBadRequest, "POST requires exactly one file upload per request.")
 		}
 		if err != nil {
-			return nil, nil, errMalformedPOST
+			return nil, nil, formReadError(err)
 		}
 		name := strings.ToLower(part.FormName())
 		if name == "" {
@@ -68,7 +68,7 @@ func readFormFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 		n, err := io.Copy(&b, io.LimitReader(part, maxFormFieldBytes+1))
 		part.Close()
 		if err != nil {
-			return nil, nil, errMalformedPOST
+			return nil, nil, formReadError(err)
 		}
 		if n > maxFormFieldBytes {
 			return nil, nil, errorf("MaxPostPreDataLengthExceeded", http.StatusBadRequest, "Your POST request fields preceding the upload file were too large.")
@@ -79,6 +79,16 @@ func readFormFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 		}
 		fields[name] = b.String()
 	}
+}
+
+// formReadError is the answer to a failed read of the form: the body's
+// own refusal (too slow) when there is one, else MalformedPOSTRequest.
+func formReadError(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errMalformedPOST
 }
 
 func (h *handler) postObject(w http.ResponseWriter, r *http.Request, bucket string) {
@@ -95,18 +105,21 @@ func (h *handler) postObject(w http.ResponseWriter, r *http.Request, bucket stri
 		h.writeError(w, r, errMalformedPOST)
 		return
 	}
-	u, err := h.startUpload()
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	defer u.close()
+	// The fields before the file are read (bounded, paced) and the policy
+	// verified before an upload slot is taken: an unsigned or forged form
+	// holds nothing but its connection.
 	form, err := h.readPostForm(r, multipart.NewReader(r.Body, params["boundary"]), bucket)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	defer form.file.Close()
+	u, err := h.startUpload(r, form.accessKey)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer u.close()
 	u.fromReader(form.file, form.limits)
 	info, err := u.putObject(r.Context(), bucket, form.key, -1, storage.PutOptions{CacheControl: form.fields["cache-control"], Metadata: form.meta})
 	if err != nil {
@@ -118,11 +131,12 @@ func (h *handler) postObject(w http.ResponseWriter, r *http.Request, bucket stri
 
 // postForm is a POST object form whose policy and signature are verified.
 type postForm struct {
-	fields map[string]string // lower-cased names; "bucket" and "key" resolved
-	key    string
-	file   *multipart.Part
-	limits uploadLimits // MaxObjectBytes narrowed by the policy's content-length-range
-	meta   map[string]string
+	fields    map[string]string // lower-cased names; "bucket" and "key" resolved
+	accessKey string            // the policy's signer
+	key       string
+	file      *multipart.Part
+	limits    uploadLimits // MaxObjectBytes narrowed by the policy's content-length-range
+	meta      map[string]string
 }
 
 // readPostForm reads the fields preceding the file, then checks the
@@ -165,7 +179,7 @@ func (h *handler) readPostForm(r *http.Request, mr *multipart.Reader, bucket str
 	if err := policy.CheckFields(fields); err != nil {
 		return nil, err
 	}
-	form = &postForm{fields: fields, key: key, file: file, limits: uploadLimits{max: h.cfg.MaxObjectBytes, declared: -1}}
+	form = &postForm{fields: fields, accessKey: a.AccessKey, key: key, file: file, limits: uploadLimits{max: h.cfg.MaxObjectBytes, declared: -1}}
 	if lo, hi, ok := policy.LengthRange(); ok {
 		form.limits.min = lo
 		if hi < form.limits.max {

@@ -29,7 +29,7 @@ func (h *handler) putObject(w http.ResponseWriter, r *http.Request, bucket, key 
 		h.writeError(w, r, errMetadataTooLarge)
 		return
 	}
-	u, err := h.startUpload()
+	u, err := h.startUpload(r, c.auth.AccessKey)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

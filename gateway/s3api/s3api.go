@@ -28,20 +28,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Package s3api serves imgate's S3-compatible HTTP surface: path-style
-// requests (/BUCKET/KEY) against the two buckets NAME-original (clients read
-// and write) and NAME-resized (clients read only), plus the STS AssumeRole
-// action on POST /.
-//
-// Every request is authenticated with SigV4 (package sigv4), authorized per
-// identity (package auth), and answered with S3's XML bodies and error codes
-// and a request id. Bodies are streamed to the storage backend: memory per
-// request is bounded whatever the object size. Uploads are limited in size
-// (checked from the declared length before the body is read, and enforced
-// while streaming), in concurrency (503 SlowDown when full, never queued),
-// and in content type (sniffed from the first bytes, never trusted from the
-// header).
-
 // Hooks are called around writes into NAME-original.
 type Hooks struct {
 	// Uploaded is called after an object is stored in NAME-original, BEFORE the client gets its 200.
@@ -62,6 +48,13 @@ type Config struct {
 	MaxObjectBytes       int64    // default 5 GiB
 	MaxConcurrentUploads int      // default 64; beyond it 503 SlowDown
 	AllowedContentTypes  []string // sniffed from the first bytes; empty = image/jpeg,image/png,image/gif,image/webp
+	MaxUploadsPerClient  int      // slots one access key or remote address may hold; default MaxConcurrentUploads/2 (at least 1)
+
+	// BodyIdleTimeout cuts a request body that makes no progress for this
+	// long (default 30 s); BodyMinRate cuts one whose average rate falls
+	// under this many bytes/s after a 10 s grace (default 1024; negative: off).
+	BodyIdleTimeout time.Duration
+	BodyMinRate     int64
 
 	Hooks      Hooks
 	Logger     *slog.Logger
@@ -70,9 +63,11 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultRegion               = "us-east-1"
-	DefaultMaxObjectBytes int64 = 5 << 30
-	DefaultMaxConcurrent        = 64
+	DefaultRegion                = "us-east-1"
+	DefaultMaxObjectBytes  int64 = 5 << 30
+	DefaultMaxConcurrent         = 64
+	DefaultBodyIdleTimeout       = 30 * time.Second
+	DefaultBodyMinRate     int64 = 1024
 )
 
 // DefaultContentTypes are the content types accepted when Config.AllowedContentTypes is empty.
@@ -112,6 +107,15 @@ func (c *Config) Validate() error {
 	if c.MaxConcurrentUploads <= 0 {
 		c.MaxConcurrentUploads = DefaultMaxConcurrent
 	}
+	if c.MaxUploadsPerClient <= 0 {
+		c.MaxUploadsPerClient = max(c.MaxConcurrentUploads/2, 1)
+	}
+	if c.BodyIdleTimeout <= 0 {
+		c.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if c.BodyMinRate == 0 {
+		c.BodyMinRate = DefaultBodyMinRate
+	}
 	types := c.AllowedContentTypes
 	if len(types) == 0 {
 		types = DefaultContentTypes
@@ -129,14 +133,16 @@ func (c *Config) Validate() error {
 }
 
 type handler struct {
-	cfg      Config
-	log      *slog.Logger
-	original string
-	resized  string
-	created  time.Time
-	uploads  chan struct{} // semaphore of in-flight uploads
-	allowed  map[string]bool
-	metrics  *metrics
+	cfg       Config
+	log       *slog.Logger
+	original  string
+	resized   string
+	created   time.Time
+	uploads   chan struct{} // semaphore of in-flight uploads
+	perClient *clientCaps   // slots held per access key and remote address
+	paceGrace time.Duration // before a body's minimum rate applies (tests shorten it)
+	allowed   map[string]bool
+	metrics   *metrics
 }
 
 // New returns the S3 handler.
@@ -145,13 +151,15 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		original: cfg.Bucket + "-original",
-		resized:  cfg.Bucket + "-resized",
-		created:  time.Now().UTC().Truncate(time.Second),
-		uploads:  make(chan struct{}, cfg.MaxConcurrentUploads),
-		allowed:  map[string]bool{},
+		cfg:       cfg,
+		log:       cfg.Logger,
+		original:  cfg.Bucket + "-original",
+		resized:   cfg.Bucket + "-resized",
+		created:   time.Now().UTC().Truncate(time.Second),
+		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
+		paceGrace: paceGrace,
+		perClient: &clientCaps{limit: cfg.MaxUploadsPerClient, counts: map[string]int{}},
+		allowed:   map[string]bool{},
 	}
 	for _, t := range cfg.AllowedContentTypes {
 		h.allowed[t] = true
@@ -172,6 +180,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-id-2", rc.hostID)
 	w.Header().Set("Server", "imgate")
 	start := time.Now()
+	h.pace(w, r)
 	h.route(w, r, rc)
 	h.metrics.observe(rc.op, rc.code, time.Since(start))
 }

@@ -130,17 +130,28 @@ type uploadLimits struct {
 	declared int64  // exact length the client declared, or -1
 }
 
-// startUpload takes an upload slot without waiting: SlowDown when the
-// gateway is at MaxConcurrentUploads (never queued).
-func (h *handler) startUpload() (*upload, error) {
+// errClientSlowDown refuses an upload past MaxUploadsPerClient.
+var errClientSlowDown = errSlowDown.withMessage("Please reduce your request rate: too many uploads at once from this access key or address.")
+
+// startUpload takes an upload slot for an authenticated signer without
+// waiting: SlowDown when the gateway is at MaxConcurrentUploads or the
+// signer's access key or remote address at MaxUploadsPerClient (never
+// queued). Callers authenticate first: nothing unverified holds a slot.
+func (h *handler) startUpload(r *http.Request, accessKey string) (*upload, error) {
+	names := clientNames(accessKey, r)
+	if !h.perClient.take(names...) {
+		return nil, errClientSlowDown
+	}
 	select {
 	case h.uploads <- struct{}{}:
 	default:
+		h.perClient.release(names...)
 		return nil, errSlowDown
 	}
 	h.metrics.inflight.Inc()
 	release := func() {
 		<-h.uploads
+		h.perClient.release(names...)
 		h.metrics.inflight.Dec()
 	}
 	return &upload{h: h, release: release}, nil
