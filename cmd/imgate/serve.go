@@ -147,21 +147,7 @@ func (f *serveConfig) validate() error {
 	if f.reconcileInterval < 0 {
 		p = append(p, "--reconcile-interval must be ≥ 0")
 	}
-	if f.maxUploadBytes <= 0 {
-		p = append(p, "--max-upload-bytes must be positive")
-	}
-	if f.maxConcurrentUploads <= 0 {
-		p = append(p, "--max-concurrent-uploads must be positive")
-	}
-	if f.maxUploadsPerClient < 0 {
-		p = append(p, "--max-uploads-per-client must be ≥ 0")
-	}
-	if f.bodyIdleTimeout <= 0 {
-		p = append(p, "--body-idle-timeout must be positive")
-	}
-	if f.bodyMinRate < 0 {
-		p = append(p, "--body-min-rate must be ≥ 0")
-	}
+	p = append(p, f.validateUploads()...)
 	if f.maxSourceBytes <= 0 {
 		p = append(p, "--max-source-bytes must be positive")
 	}
@@ -195,6 +181,27 @@ func (f *serveConfig) validate() error {
 		return &usageError{"invalid settings:\n  " + strings.Join(p, "\n  ")}
 	}
 	return nil
+}
+
+// validateUploads checks the settings that bound uploads.
+func (f *serveConfig) validateUploads() []string {
+	var p []string
+	if f.maxUploadBytes <= 0 {
+		p = append(p, "--max-upload-bytes must be positive")
+	}
+	if f.maxConcurrentUploads <= 0 {
+		p = append(p, "--max-concurrent-uploads must be positive")
+	}
+	if f.maxUploadsPerClient < 0 {
+		p = append(p, "--max-uploads-per-client must be ≥ 0")
+	}
+	if f.bodyIdleTimeout <= 0 {
+		p = append(p, "--body-idle-timeout must be positive")
+	}
+	if f.bodyMinRate < 0 {
+		p = append(p, "--body-min-rate must be ≥ 0")
+	}
+	return p
 }
 
 func parseLevel(s string) (slog.Level, error) {
