@@ -10,7 +10,7 @@
 # at the same quality setting with its defaults for the format (sharp: jpeg
 # 4:2:0 with optimised Huffman tables, baseline; ImageMagick: convert
 # -quality Q), so only the encoders differ. Scored by bench/bytescmp: total
-# bytes, mean SSIM over R, G, B (11×11 Gaussian, against the reference), and
+# bytes, mean SSIM over R, G, B and of luma (11×11 Gaussian, against the reference), and
 # mean encode time per variant (in-process for imgate and sharp; ImageMagick
 # is a process per file, so its time includes start-up and PNG decoding).
 #
@@ -42,7 +42,7 @@ mapfile -t FILES < <(find "$CORPUS" -maxdepth 1 -type f -iname '*.jpg' | sort)
 
 ext() { case $1 in jpeg) echo .jpg ;; webp) echo .webp ;; avif) echo .avif ;; esac; }
 
-printf '%-6s %-7s %-12s %6s %10s %9s %9s %12s\n' size format tool files bytes "×imgate-jpg" SSIM "ms/variant"
+printf '%-6s %-7s %-12s %6s %10s %11s %9s %9s %12s\n' size format tool files bytes "×imgate-jpg" SSIM-RGB SSIM-Y "ms/variant"
 for size in $SIZES; do
 	ref=$WORK/ref-$size
 	printf '{"presets":[{"name":"ref","geometry":"%s","format":"png"}]}' "$size" >"$WORK/cfg.json"
@@ -77,11 +77,11 @@ for size in $SIZES; do
 				printf '%-6s %-7s %-12s %s\n' "$size" "$fmt" "$tool" "(encoder not available)"
 				continue
 			fi
-			read -r n bytes ssim < <("$WORK/bytescmp" score -ref "$ref/ref" "$dir")
+			read -r n bytes ssim ssimy < <("$WORK/bytescmp" score -ref "$ref/ref" "$dir")
 			# The yardstick is imgate's JPEG at this size (FORMATS starts with jpeg).
 			[ -n "$base" ] || base=$bytes
-			printf '%-6s %-7s %-12s %6d %10d %9s %9s %12s\n' "$size" "$fmt" "$tool" "$n" "$bytes" \
-				"$(echo "scale=3; $bytes / $base" | bc)" "$ssim" "${ms[$tool]}"
+			printf '%-6s %-7s %-12s %6d %10d %11s %9s %9s %12s\n' "$size" "$fmt" "$tool" "$n" "$bytes" \
+				"$(echo "scale=3; $bytes / $base" | bc)" "$ssim" "$ssimy" "${ms[$tool]}"
 		done
 		unset ms
 	done

@@ -23,6 +23,10 @@ func Extension(format string) string {
 		return ".png"
 	case "gif":
 		return ".gif"
+	case "webp":
+		return ".webp"
+	case "avif":
+		return ".avif"
 	}
 	return ""
 }
@@ -36,6 +40,10 @@ func ContentType(format string) string {
 		return "image/png"
 	case "gif":
 		return "image/gif"
+	case "webp":
+		return "image/webp"
+	case "avif":
+		return "image/avif"
 	}
 	return "application/octet-stream"
 }
@@ -145,6 +153,12 @@ func encode(m *image.RGBA, format string, p Preset, gray bool, pal color.Palette
 		if err := gif.Encode(&buf, pm, nil); err != nil {
 			return nil, err
 		}
+	case "webp", "avif":
+		q := p.Quality
+		if q == 0 {
+			q = DefaultQuality
+		}
+		return encodeSibling(m, format, q)
 	default:
 		return nil, fmt.Errorf("cannot encode format %q", format)
 	}

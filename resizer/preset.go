@@ -23,6 +23,9 @@ type Preset struct {
 	Gravity      string `json:"gravity,omitempty"`       // crop anchor: center (default), north, south, east, west, northeast, northwest, southeast, southwest
 	Background   string `json:"background,omitempty"`    // "#rrggbb" behind transparent pixels in JPEG output; default white
 	KeepMetadata bool   `json:"keep_metadata,omitempty"` // reserved: metadata is always stripped today (Validate refuses true)
+	// Formats adds sibling variants in these formats ("avif", "webp") next
+	// to the primary, at SiblingKey; served by content negotiation.
+	Formats []string `json:"formats,omitempty"`
 }
 
 var gravities = map[string]bool{
@@ -62,6 +65,7 @@ func (p Preset) Normalize() Preset {
 	if p.Background == "" {
 		p.Background = "#ffffff"
 	}
+	p.Formats = normalizeFormats(p.Formats)
 	return p
 }
 
@@ -93,6 +97,7 @@ func (p Preset) Validate() error {
 	if _, err := parseColor(n.Background); err != nil {
 		problems = append(problems, fmt.Sprintf("background %q: want #rrggbb", p.Background))
 	}
+	problems = append(problems, validateFormats(n)...)
 	if p.KeepMetadata {
 		problems = append(problems, "keep_metadata: keeping metadata is not supported (EXIF/GPS are always stripped)")
 	}
@@ -179,12 +184,14 @@ const MaxPresets = 64
 
 // ParseConfig reads a preset configuration: the classic
 // {"sizes": ["50x50","150x","x150"]} and/or {"presets": [Preset…]} (both may
-// appear; sizes come first). Other keys are ignored (the file may hold other
+// appear; sizes come first). A top-level "formats": ["avif","webp"] gives
+// every preset without its own "formats" those siblings. Other keys are ignored (the file may hold other
 // settings). It returns normalized, validated presets; duplicate names are
 // refused. Errors are *Error of KindInvalidPreset.
 func ParseConfig(b []byte) ([]Preset, error) {
 	var cfg struct {
 		Sizes   []string        `json:"sizes"`
+		Formats []string        `json:"formats"`
 		Presets json.RawMessage `json:"presets"`
 	}
 	if err := json.Unmarshal(b, &cfg); err != nil {
@@ -202,6 +209,12 @@ func ParseConfig(b []byte) ([]Preset, error) {
 			return nil, newErr(KindInvalidPreset, err, "config: \"presets\" must be a list of presets: %v", err)
 		}
 		presets = append(presets, ps...)
+	}
+	// A top-level "formats" applies to every preset that sets none.
+	for i := range presets {
+		if presets[i].Formats == nil {
+			presets[i].Formats = cfg.Formats
+		}
 	}
 	if len(presets) == 0 {
 		return nil, newErr(KindInvalidPreset, nil, "config: no \"sizes\" or \"presets\"")

@@ -46,6 +46,9 @@ type Variant struct {
 	Format      string // jpeg, png, gif
 	ContentType string
 	Data        []byte
+	// Pixels are the variant's pixels before encoding, kept when the
+	// preset has Formats so that EncodeSibling can encode them later.
+	Pixels *image.RGBA
 }
 
 // minIntermediate is how much larger than the largest target the
@@ -141,13 +144,18 @@ func render(ctx context.Context, presets []Preset, geoms []Geometry, sizes [][2]
 		if format == "" {
 			format = srcFormat
 		}
+		var pixels *image.RGBA
+		if len(p.Formats) > 0 {
+			pixels = image.NewRGBA(out.Rect)
+			copy(pixels.Pix, out.Pix)
+		}
 		b, err := encode(out, format, p, gray, pal)
 		if err != nil {
 			return nil, newErr(KindUnsupported, err, "cannot encode %s", format)
 		}
 		variants = append(variants, Variant{
 			Preset: p.Name, Width: out.Rect.Dx(), Height: out.Rect.Dy(),
-			Format: format, ContentType: ContentType(format), Data: b,
+			Format: format, ContentType: ContentType(format), Data: b, Pixels: pixels,
 		})
 	}
 	return variants, nil

@@ -15,6 +15,9 @@ import (
 	"image/draw"
 	_ "image/jpeg"
 	_ "image/png"
+
+	_ "github.com/gen2brain/avif" // decoders for score
+	_ "github.com/gen2brain/webp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +98,7 @@ func encode(args []string) error {
 	return nil
 }
 
-// score prints "files bytes meanSSIM" for DIR against REFDIR (matched by
+// score prints "files bytes meanSSIM(RGB) meanSSIM(Y)" for DIR against REFDIR (matched by
 // file stem).
 func score(args []string) error {
 	fs := flag.NewFlagSet("score", flag.ExitOnError)
@@ -110,7 +113,7 @@ func score(args []string) error {
 	}
 	var n int
 	var bytesTotal int64
-	var sum float64
+	var sum, sumY float64
 	for _, f := range files {
 		st, err := os.Stat(f)
 		if err != nil || st.IsDir() {
@@ -130,10 +133,11 @@ func score(args []string) error {
 		n++
 		bytesTotal += st.Size()
 		sum += ssimRGB(ref, got)
+		sumY += ssimY(ref, got)
 	}
 	if n == 0 {
 		return fmt.Errorf("%s: no files", fs.Arg(0))
 	}
-	fmt.Printf("%d %d %.5f\n", n, bytesTotal, sum/float64(n))
+	fmt.Printf("%d %d %.5f %.5f\n", n, bytesTotal, sum/float64(n), sumY/float64(n))
 	return nil
 }

@@ -16,6 +16,24 @@ func ssimRGB(a, b *image.RGBA) float64 {
 	return s / 3
 }
 
+// ssimY is the mean SSIM of luma (BT.601 Y), the original definition's
+// choice for colour images and what most tools report.
+func ssimY(a, b *image.RGBA) float64 {
+	return ssimPlane(luma(a), luma(b), a.Rect.Dx(), a.Rect.Dy())
+}
+
+func luma(m *image.RGBA) []float64 {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	out := make([]float64, w*h)
+	for y := range h {
+		for x := range w {
+			p := m.Pix[y*m.Stride+4*x:]
+			out[y*w+x] = 0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])
+		}
+	}
+	return out
+}
+
 func channel(m *image.RGBA, c int) []float64 {
 	w, h := m.Rect.Dx(), m.Rect.Dy()
 	out := make([]float64, w*h)

@@ -114,4 +114,4 @@ func fromFile(fs *flag.FlagSet, set map[string]bool, file *configFile) []string 
 var argsAllowed = map[string]bool{"resize": true}
 
 // configOnlyKeys are config-file keys that are not flags (read by the command itself).
-var configOnlyKeys = map[string]bool{"sizes": true, "presets": true, "keys": true, "api_keys": true}
+var configOnlyKeys = map[string]bool{"sizes": true, "formats": true, "presets": true, "keys": true, "api_keys": true}

@@ -74,7 +74,8 @@ type JobError struct {
 // VariantOK is one variant a job wrote.
 type VariantOK struct {
 	Preset string `json:"preset"`
-	Key    string `json:"key"` // key in NAME-resized, e.g. "150x/photos/a.jpg"
+	Key    string `json:"key"`              // key in NAME-resized, e.g. "150x/photos/a.jpg"
+	Format string `json:"format,omitempty"` // "avif" or "webp" for a sibling (at "150x.avif/photos/a.jpg"); empty for the primary
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
 	Bytes  int64  `json:"bytes"`

@@ -11,6 +11,7 @@ import (
 	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/presets"
 	"github.com/imgate/imgate/gateway/storage"
+	"github.com/imgate/imgate/resizer"
 )
 
 // stalePresets returns the names (of want) whose variant of obj is missing or
@@ -23,20 +24,36 @@ func (s *Service) stalePresets(ctx context.Context, obj storage.ObjectInfo, set 
 		if !ok {
 			continue
 		}
-		info, err := s.cfg.Storage.Stat(ctx, s.resized, name+"/"+obj.Key)
-		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrBucketNotFound) {
-			out = append(out, name)
-			continue
+		keys := []string{name + "/" + obj.Key}
+		for _, f := range sp.Formats {
+			keys = append(keys, resizer.SiblingKey(name, f, obj.Key))
 		}
-		if err != nil {
-			return nil, fmt.Errorf("jobs: stat variant %s/%s: %w", name, obj.Key, err)
-		}
-		v, _ := strconv.ParseInt(info.Metadata[metaPresetVersion], 10, 64)
-		if NormETag(info.Metadata[metaSourceETag]) != etag || v < sp.Since {
-			out = append(out, name)
+		for _, k := range keys {
+			stale, err := s.variantStale(ctx, k, etag, sp.Since)
+			if err != nil {
+				return nil, err
+			}
+			if stale {
+				out = append(out, name)
+				break
+			}
 		}
 	}
 	return out, nil
+}
+
+// variantStale reports whether the variant (or sibling) at key is missing or
+// was rendered from another ETag or an older preset definition.
+func (s *Service) variantStale(ctx context.Context, key, etag string, since int64) (bool, error) {
+	info, err := s.cfg.Storage.Stat(ctx, s.resized, key)
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrBucketNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("jobs: stat variant %s: %w", key, err)
+	}
+	v, _ := strconv.ParseInt(info.Metadata[metaPresetVersion], 10, 64)
+	return NormETag(info.Metadata[metaSourceETag]) != etag || v < since, nil
 }
 
 // Reconcile lists NAME-original and enqueues every object whose variants are

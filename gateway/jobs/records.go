@@ -14,6 +14,7 @@ import (
 
 	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/jobdb"
+	"github.com/imgate/imgate/resizer"
 )
 
 // imgate_jobs keeps, per River job, what users see beyond its state
@@ -164,6 +165,12 @@ func (s *Service) variantsOf(ctx context.Context, id int64) ([]adminapi.VariantO
 		var v adminapi.VariantOK
 		if err := rows.Scan(&v.Preset, &v.Key, &v.Width, &v.Height, &v.Bytes, &v.MS); err != nil {
 			return nil, fmt.Errorf("jobs: get variants of %d: %w", id, err)
+		}
+		// A sibling's row is keyed by its directory ("150x.avif").
+		for _, f := range resizer.SiblingFormats {
+			if base, ok := strings.CutSuffix(v.Preset, "."+f); ok && v.Key == resizer.SiblingKey(base, f, strings.TrimPrefix(v.Key, v.Preset+"/")) {
+				v.Preset, v.Format = base, f
+			}
 		}
 		out = append(out, v)
 	}

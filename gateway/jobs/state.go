@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/riverqueue/river"
@@ -13,6 +14,7 @@ import (
 	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/gateway/jobdb"
 	"github.com/imgate/imgate/gateway/storage"
+	"github.com/imgate/imgate/resizer"
 )
 
 // A job's state is River's row; this file is the one place that changes it.
@@ -96,8 +98,12 @@ func completeTx(ctx context.Context, tx txn, job *river.Job[resizeArgs], variant
 	}
 	for _, v := range variants {
 		out += v.Bytes
+		row := v.Preset // the primary; a sibling by its directory ("150x.avif")
+		if slices.Contains(resizer.SiblingFormats, v.Format) {
+			row = v.Preset + "." + v.Format
+		}
 		if _, err := tx.exec(ctx, `INSERT INTO imgate_job_variants (job_id, preset, vkey, width, height, bytes, ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			job.ID, v.Preset, v.Key, v.Width, v.Height, v.Bytes, v.MS, now); err != nil {
+			job.ID, row, v.Key, v.Width, v.Height, v.Bytes, v.MS, now); err != nil {
 			return err
 		}
 	}

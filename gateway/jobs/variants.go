@@ -7,6 +7,7 @@ import (
 
 	"github.com/imgate/imgate/gateway/presets"
 	"github.com/imgate/imgate/gateway/storage"
+	"github.com/imgate/imgate/resizer"
 )
 
 // Deleted deletes every preset's variant of an original (after the original
@@ -24,8 +25,14 @@ func (s *Service) Deleted(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	for _, name := range names {
-		if err := s.cfg.Storage.Delete(ctx, s.resized, name+"/"+key); err != nil {
-			return fmt.Errorf("jobs: delete variant %s/%s: %w", name, key, err)
+		keys := []string{name + "/" + key}
+		for _, f := range resizer.SiblingFormats {
+			keys = append(keys, resizer.SiblingKey(name, f, key))
+		}
+		for _, k := range keys {
+			if err := s.cfg.Storage.Delete(ctx, s.resized, k); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("jobs: delete variant %s: %w", k, err)
+			}
 		}
 	}
 	if err := s.forgetOriginal(ctx, storage.ObjectInfo{Bucket: bucket, Key: key}); err != nil {
@@ -72,10 +79,23 @@ func (s *Service) deleteRemovedPresets(ctx context.Context) {
 	}
 }
 
-// deletePresetVariants deletes NAME-resized/name/… entirely.
+// deletePresetVariants deletes NAME-resized/name/… and its sibling
+// directories (name.avif/…, name.webp/…) entirely.
 func (s *Service) deletePresetVariants(ctx context.Context, name string) error {
+	if err := s.deletePrefix(ctx, name, name+"/"); err != nil {
+		return err
+	}
+	for _, f := range resizer.SiblingFormats {
+		if err := s.deletePrefix(ctx, name, resizer.SiblingKey(name, f, "")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) deletePrefix(ctx context.Context, name, prefix string) error {
 	var n int
-	for obj, err := range s.cfg.Storage.List(ctx, s.resized, storage.ListOptions{Prefix: name + "/"}) {
+	for obj, err := range s.cfg.Storage.List(ctx, s.resized, storage.ListOptions{Prefix: prefix}) {
 		if errors.Is(err, storage.ErrBucketNotFound) {
 			return nil
 		}
@@ -87,6 +107,6 @@ func (s *Service) deletePresetVariants(ctx context.Context, name string) error {
 		}
 		n++
 	}
-	s.log.InfoContext(ctx, "variants of preset deleted", "preset", name, "count", n)
+	s.log.InfoContext(ctx, "variants of preset deleted", "preset", name, "prefix", prefix, "count", n)
 	return nil
 }

@@ -144,27 +144,17 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 	out := make([]adminapi.VariantOK, 0, len(variants))
 	for _, v := range variants {
 		sp, _ := set.Get(v.Preset)
-		putStart := time.Now()
-		vkey := v.Preset + "/" + args.Key
-		_, err := s.cfg.Storage.Put(ctx, s.resized, vkey, bytes.NewReader(v.Data), int64(len(v.Data)), storage.PutOptions{
-			ContentType:  v.ContentType,
-			CacheControl: s.cfg.CacheControl,
-			Metadata: map[string]string{
-				metaSourceETag:    etag,
-				metaPresetVersion: strconv.FormatInt(sp.Since, 10),
-				metaPreset:        v.Preset,
-			},
-		})
+		ok, err := s.storeVariant(ctx, v.Preset+"/"+args.Key, v, etag, sp.Since, perVariant)
 		if err != nil {
-			return nil, counter.n, fmt.Errorf("write variant %s: %w", vkey, err)
+			return nil, counter.n, err
 		}
-		ms := (perVariant + time.Since(putStart)).Milliseconds()
-		s.metrics.presetDur.WithLabelValues(v.Preset).Observe((perVariant + time.Since(putStart)).Seconds())
-		s.metrics.bytesOut.Add(float64(len(v.Data)))
-		out = append(out, adminapi.VariantOK{
-			Preset: v.Preset, Key: vkey, Width: v.Width, Height: v.Height,
-			Bytes: int64(len(v.Data)), MS: ms,
-		})
+		out = append(out, ok)
+	}
+	// Siblings only now: the primaries are stored and readable already.
+	siblings, err := s.storeSiblings(ctx, args.Key, variants, set, etag)
+	out = append(out, siblings...)
+	if err != nil {
+		return nil, counter.n, err
 	}
 	// The original may have been deleted while we worked: do not leave orphans.
 	if _, err := s.cfg.Storage.Stat(ctx, args.Bucket, args.Key); errors.Is(err, storage.ErrNotFound) {
@@ -174,6 +164,64 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 		return nil, counter.n, &permanentError{msg: "original deleted while it was processed"}
 	}
 	return out, counter.n, nil
+}
+
+// storeVariant writes one variant (or sibling) to NAME-resized at vkey.
+func (s *Service) storeVariant(ctx context.Context, vkey string, v resizer.Variant, etag string, since int64, encodeDur time.Duration) (adminapi.VariantOK, error) {
+	putStart := time.Now()
+	_, err := s.cfg.Storage.Put(ctx, s.resized, vkey, bytes.NewReader(v.Data), int64(len(v.Data)), storage.PutOptions{
+		ContentType:  v.ContentType,
+		CacheControl: s.cfg.CacheControl,
+		Metadata: map[string]string{
+			metaSourceETag:    etag,
+			metaPresetVersion: strconv.FormatInt(since, 10),
+			metaPreset:        v.Preset,
+		},
+	})
+	if err != nil {
+		return adminapi.VariantOK{}, fmt.Errorf("write variant %s: %w", vkey, err)
+	}
+	d := encodeDur + time.Since(putStart)
+	s.metrics.presetDur.WithLabelValues(v.Preset).Observe(d.Seconds())
+	s.metrics.bytesOut.Add(float64(len(v.Data)))
+	format := ""
+	if slices.Contains(resizer.SiblingFormats, v.Format) {
+		format = v.Format
+	}
+	return adminapi.VariantOK{
+		Preset: v.Preset, Key: vkey, Format: format, Width: v.Width, Height: v.Height,
+		Bytes: int64(len(v.Data)), MS: d.Milliseconds(),
+	}, nil
+}
+
+// storeSiblings encodes and stores the WebP siblings of every variant, then
+// the AVIF ones (the slow encoder last). A sibling that cannot be encoded is
+// logged and skipped: the primary is there and negotiation falls back to it.
+func (s *Service) storeSiblings(ctx context.Context, key string, variants []resizer.Variant, set presets.Set, etag string) ([]adminapi.VariantOK, error) {
+	var out []adminapi.VariantOK
+	for _, format := range []string{"webp", "avif"} {
+		for _, v := range variants {
+			sp, _ := set.Get(v.Preset)
+			if !slices.Contains(sp.Formats, format) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			start := time.Now()
+			sib, err := resizer.EncodeSibling(v, format, sp.Preset)
+			if err != nil {
+				s.log.WarnContext(ctx, "sibling not encoded", "preset", v.Preset, "format", format, "key", key, "err", err)
+				continue
+			}
+			ok, err := s.storeVariant(ctx, resizer.SiblingKey(v.Preset, format, key), sib, etag, sp.Since, time.Since(start))
+			if err != nil {
+				return out, err
+			}
+			out = append(out, ok)
+		}
+	}
+	return out, nil
 }
 
 // jobPresets returns the presets of set a job renders: names, or all when empty.

@@ -162,7 +162,7 @@ func (ps *Store) saveOver(ctx context.Context, prev Set, presets []resizer.Prese
 	set := Set{Version: prev.Version + 1}
 	for _, p := range presets {
 		sp := Stored{Preset: p, Since: set.Version}
-		if old, ok := prev.Get(p.Name); ok && old.Preset == p {
+		if old, ok := prev.Get(p.Name); ok && old.Preset.Equal(p) {
 			sp.Since = old.Since
 		}
 		set.Presets = append(set.Presets, sp)
