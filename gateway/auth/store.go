@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -195,6 +196,45 @@ type Identity struct {
 	Temporary bool
 	Parent    string // temporary credentials: the access key that minted them
 	APIKey    string // the API key's name, for identities from AuthenticateAPIKey
+	Limits    Limits // temporary credentials: what their uploads may hold
+}
+
+// Limits narrow what temporary credentials may upload. They are signed into
+// the session token with the prefix and policies, so a client cannot drop
+// them; the S3 surface enforces them on every PUT, part and POST form.
+type Limits struct {
+	MaxBytes     int64    // largest object; 0: the gateway's limit
+	ContentTypes []string // sniffed content types allowed (lower case); empty: the gateway's list
+}
+
+// AllowsType reports whether an upload of sniffed content type ct is allowed.
+func (l Limits) AllowsType(ct string) bool {
+	return len(l.ContentTypes) == 0 || slices.Contains(l.ContentTypes, ct)
+}
+
+// narrow returns the limits of credentials minted with want under l: the
+// smaller size cap and the common content types.
+func (l Limits) narrow(want Limits) (Limits, error) {
+	out := Limits{MaxBytes: l.MaxBytes, ContentTypes: l.ContentTypes}
+	if want.MaxBytes < 0 {
+		return Limits{}, fmt.Errorf("%w: max bytes must be positive", ErrInvalidConfig)
+	}
+	if want.MaxBytes > 0 && (out.MaxBytes == 0 || want.MaxBytes < out.MaxBytes) {
+		out.MaxBytes = want.MaxBytes
+	}
+	if len(want.ContentTypes) > 0 {
+		var common []string
+		for _, ct := range want.ContentTypes {
+			if ct = strings.ToLower(strings.TrimSpace(ct)); l.AllowsType(ct) && !slices.Contains(common, ct) {
+				common = append(common, ct)
+			}
+		}
+		if len(common) == 0 {
+			return Limits{}, fmt.Errorf("%w: none of the content types %v is allowed to the parent credentials", ErrPrefixNotAllowed, want.ContentTypes)
+		}
+		out.ContentTypes = common
+	}
+	return out, nil
 }
 
 // Identity returns the identity behind a verified request.
@@ -248,10 +288,13 @@ type token struct {
 	Prefix    string   `json:"pfx,omitempty"`
 	Policies  []string `json:"pol,omitempty"`
 	Parent    string   `json:"par,omitempty"`
+	MaxBytes  int64    `json:"mb,omitempty"`
+	Types     []string `json:"ct,omitempty"`
 }
 
 func (t *token) identity() (*Identity, error) {
-	id := &Identity{AccessKey: t.AccessKey, Prefix: t.Prefix, Temporary: true, Parent: t.Parent, Expires: time.Unix(t.Expires, 0).UTC()}
+	id := &Identity{AccessKey: t.AccessKey, Prefix: t.Prefix, Temporary: true, Parent: t.Parent, Expires: time.Unix(t.Expires, 0).UTC(),
+		Limits: Limits{MaxBytes: t.MaxBytes, ContentTypes: t.Types}}
 	// The newest policy first; each older one chained behind it.
 	var chain *SessionPolicy
 	for _, raw := range t.Policies {
@@ -275,6 +318,12 @@ const tokenVersion = "igt1"
 // the session token is HMAC-signed with the token secret, so they survive a
 // restart and need no storage.
 func (s *Store) Mint(ctx context.Context, parent *Identity, prefix string, policyJSON string, d time.Duration) (TempCredentials, error) {
+	return s.MintLimited(ctx, parent, prefix, policyJSON, d, Limits{})
+}
+
+// MintLimited is Mint with upload limits signed into the session token
+// (narrowed by a temporary parent's own limits).
+func (s *Store) MintLimited(ctx context.Context, parent *Identity, prefix string, policyJSON string, d time.Duration, lim Limits) (TempCredentials, error) {
 	if s.secret == nil {
 		return TempCredentials{}, ErrNoTokenSecret
 	}
@@ -293,9 +342,12 @@ func (s *Store) Mint(ctx context.Context, parent *Identity, prefix string, polic
 	if !strings.HasPrefix(prefix, parent.Prefix) {
 		return TempCredentials{}, fmt.Errorf("%w: %q is not inside %q", ErrPrefixNotAllowed, prefix, parent.Prefix)
 	}
-	t := token{Prefix: prefix, Parent: parent.AccessKey}
+	lim, err := parent.Limits.narrow(lim)
+	if err != nil {
+		return TempCredentials{}, err
+	}
+	t := token{Prefix: prefix, Parent: parent.AccessKey, MaxBytes: lim.MaxBytes, Types: lim.ContentTypes}
 	if parent.Temporary {
-		var err error
 		if t.Policies, err = policiesOf(parent.Policy); err != nil {
 			return TempCredentials{}, err
 		}

@@ -135,7 +135,8 @@ func (h *handler) with(fn func(*call) (any, error)) http.HandlerFunc {
 			writeErr(w, http.StatusUnauthorized, "Invalid upload token.")
 			return
 		}
-		creds, err := h.cfg.Auth.Mint(r.Context(), &auth.Identity{AccessKey: "upload-token"}, claims.Prefix, "", auth.MinDuration)
+		lim := auth.Limits{MaxBytes: claims.MaxBytes, ContentTypes: claims.ContentTypes}
+		creds, err := h.cfg.Auth.MintLimited(r.Context(), &auth.Identity{AccessKey: "upload-token"}, claims.Prefix, "", auth.MinDuration, lim)
 		if err != nil {
 			h.cfg.Logger.ErrorContext(r.Context(), "companion: mint credentials", "err", err)
 			writeErr(w, http.StatusInternalServerError, "Internal error.")

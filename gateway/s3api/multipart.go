@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"encoding/xml"
 	"io"
 	"mime"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imgate/imgate/gateway/auth"
 	"github.com/imgate/imgate/gateway/storage"
 )
 
@@ -91,8 +93,15 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		h.writeError(w, r, errNoSuchUpload)
 		return
 	}
-	limit := min(h.cfg.MaxObjectBytes, maxPartBytes)
-	size, err := h.checkDeclaredSize(r, limit)
+	limit, err := h.partLimit(r.Context(), c.id, bucket, key, uploadID, partNumber)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	size, err := declaredSize(r)
+	if err == nil && size > limit {
+		err = errEntityTooLarge(h.objectLimit(c.id))
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -108,7 +117,8 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		return
 	}
 	defer u.close()
-	if err := u.fromRequest(r, c, uploadLimits{max: limit, declared: size}); err != nil {
+	u.accept = typeCheck(c.id, nil)
+	if err := u.fromRequest(r, c, uploadLimits{max: limit, declared: size, tooLarge: errEntityTooLarge(h.objectLimit(c.id))}); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -120,6 +130,26 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 	w.Header().Set("ETag", quoteETag(part.ETag))
 	u.echoChecksums(w, r)
 	w.WriteHeader(http.StatusOK)
+}
+
+// partLimit is the most part n of uploadID may hold: S3's part limit and
+// what the object limit leaves after the upload's other stored parts, so
+// parts count against the limit as they arrive, not only at Complete.
+func (h *handler) partLimit(ctx context.Context, id *auth.Identity, bucket, key, uploadID string, n int) (int64, error) {
+	parts, err := h.cfg.Storage.ListParts(ctx, bucket, key, uploadID)
+	if err != nil {
+		return 0, err
+	}
+	left := h.objectLimit(id)
+	for _, p := range parts {
+		if p.PartNumber != n {
+			left -= p.Size
+		}
+	}
+	if left < 0 {
+		left = 0
+	}
+	return min(left, maxPartBytes), nil
 }
 
 type completeRequest struct {
@@ -211,8 +241,8 @@ func (h *handler) completeMultipart(w http.ResponseWriter, r *http.Request, buck
 		}
 		total += sp.Size
 	}
-	if total > h.cfg.MaxObjectBytes {
-		h.writeError(w, r, errEntityTooLarge(h.cfg.MaxObjectBytes))
+	if limit := h.objectLimit(c.id); total > limit {
+		h.writeError(w, r, errEntityTooLarge(limit))
 		return
 	}
 	info, err := h.cfg.Storage.CompleteMultipart(ctx, bucket, key, uploadID, parts)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -120,6 +121,7 @@ func (h *handler) postObject(w http.ResponseWriter, r *http.Request, bucket stri
 		return
 	}
 	defer u.close()
+	u.accept = form.accept
 	u.fromReader(form.file, form.limits)
 	info, err := u.putObject(r.Context(), bucket, form.key, -1, storage.PutOptions{CacheControl: form.fields["cache-control"], Metadata: form.meta})
 	if err != nil {
@@ -133,6 +135,7 @@ func (h *handler) postObject(w http.ResponseWriter, r *http.Request, bucket stri
 type postForm struct {
 	fields    map[string]string // lower-cased names; "bucket" and "key" resolved
 	accessKey string            // the policy's signer
+	accept    func(typ string) *Error
 	key       string
 	file      *multipart.Part
 	limits    uploadLimits // MaxObjectBytes narrowed by the policy's content-length-range
@@ -179,7 +182,15 @@ func (h *handler) readPostForm(r *http.Request, mr *multipart.Reader, bucket str
 	if err := policy.CheckFields(fields); err != nil {
 		return nil, err
 	}
-	form = &postForm{fields: fields, accessKey: a.AccessKey, key: key, file: file, limits: uploadLimits{max: h.cfg.MaxObjectBytes, declared: -1}}
+	form = &postForm{fields: fields, accessKey: a.AccessKey, key: key, file: file, limits: uploadLimits{max: h.objectLimit(id), declared: -1}}
+	form.accept = typeCheck(id, nil)
+	if fields["content-type"] != "" {
+		form.accept = typeCheck(id, func(typ string) error {
+			f := maps.Clone(fields)
+			f["content-type"] = typ
+			return policy.CheckFields(f)
+		})
+	}
 	if lo, hi, ok := policy.LengthRange(); ok {
 		form.limits.min = lo
 		if hi < form.limits.max {

@@ -14,7 +14,8 @@ func (h *handler) putObject(w http.ResponseWriter, r *http.Request, bucket, key 
 	if !ok {
 		return
 	}
-	size, err := h.checkDeclaredSize(r, h.cfg.MaxObjectBytes)
+	limit := h.objectLimit(c.id)
+	size, err := h.checkDeclaredSize(r, limit)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -35,7 +36,8 @@ func (h *handler) putObject(w http.ResponseWriter, r *http.Request, bucket, key 
 		return
 	}
 	defer u.close()
-	if err := u.fromRequest(r, c, uploadLimits{max: h.cfg.MaxObjectBytes, declared: size}); err != nil {
+	u.accept = typeCheck(c.id, nil)
+	if err := u.fromRequest(r, c, uploadLimits{max: limit, declared: size}); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

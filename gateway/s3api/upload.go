@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/imgate/imgate/gateway/auth"
 	"github.com/imgate/imgate/gateway/sigv4"
 	"github.com/imgate/imgate/gateway/storage"
 )
@@ -39,6 +40,31 @@ func sniffContentType(head []byte) string {
 		ct = ct[:i]
 	}
 	return strings.TrimSpace(ct)
+}
+
+// objectLimit is the largest object id may upload: the gateway's limit,
+// narrowed by the max_bytes signed into temporary credentials.
+func (h *handler) objectLimit(id *auth.Identity) int64 {
+	if m := id.Limits.MaxBytes; m > 0 && m < h.cfg.MaxObjectBytes {
+		return m
+	}
+	return h.cfg.MaxObjectBytes
+}
+
+// typeCheck returns the check of a sniffed content type against id's
+// signed content_types and, for POST forms, the policy's condition on
+// Content-Type (the sniffed type must pass it, not only the form field).
+func typeCheck(id *auth.Identity, policyOK func(typ string) error) func(string) *Error {
+	return func(typ string) *Error {
+		if !id.Limits.AllowsType(typ) {
+			return errInvalidArgument("The object's content is %s; these credentials accept only %s (the type is detected from the content).",
+				typ, strings.Join(id.Limits.ContentTypes, ", "))
+		}
+		if policyOK != nil && policyOK(typ) != nil {
+			return errorf("AccessDenied", http.StatusForbidden, "The object's content is %s, which the POST policy's Content-Type condition does not allow (the type is detected from the content).", typ)
+		}
+		return nil
+	}
 }
 
 // errNotAllowedType is the refusal of content whose sniffed type is not allowed.
@@ -120,6 +146,9 @@ type upload struct {
 	closer  io.Closer // the request body, when the upload opened it
 	src     *uploadReader
 	c       *caller // the signer of the body; nil for POST (no checksums to echo)
+	// accept refuses a sniffed content type the signer's limits (or a POST
+	// policy) do not allow; nil accepts every type the gateway allows.
+	accept func(typ string) *Error
 }
 
 // uploadLimits bounds what an upload may hold.
@@ -204,6 +233,11 @@ func (u *upload) content(sniff bool) (io.Reader, string, error) {
 	typ := sniffContentType(buf[:n])
 	if !u.h.allowed[typ] {
 		return nil, "", u.src.cause(u.h.errNotAllowedType(typ))
+	}
+	if u.accept != nil {
+		if e := u.accept(typ); e != nil {
+			return nil, "", u.src.cause(e)
+		}
 	}
 	return io.MultiReader(bytes.NewReader(buf[:n]), u.src), typ, nil
 }

@@ -100,7 +100,8 @@ func (h *handler) uploadTokens(ctx context.Context, r *http.Request, parent *aut
 	if err != nil {
 		return nil, err
 	}
-	creds, err := h.cfg.Auth.Mint(ctx, parent, req.Prefix, uploadOnlyPolicy(h.original, req.Prefix), ttl)
+	lim := auth.Limits{MaxBytes: req.MaxBytes, ContentTypes: req.ContentTypes}
+	creds, err := h.cfg.Auth.MintLimited(ctx, parent, req.Prefix, uploadOnlyPolicy(h.original, req.Prefix), ttl, lim)
 	if err != nil {
 		return nil, h.authError(err)
 	}

@@ -343,7 +343,11 @@ func (h *handler) uploads(ctx context.Context, r *http.Request, parent *auth.Ide
 		prefix = req.KeyPrefix
 	}
 	ttl := max(expiry, MinCredsTTL)
-	creds, err := h.cfg.Auth.Mint(ctx, parent, prefix, policy, ttl)
+	// max_bytes and content_types are signed into the credentials: the S3
+	// surface enforces them whatever the client sends (a presigned PUT has
+	// no content-length-range).
+	lim := auth.Limits{MaxBytes: req.MaxBytes, ContentTypes: req.ContentTypes}
+	creds, err := h.cfg.Auth.MintLimited(ctx, parent, prefix, policy, ttl, lim)
 	if err != nil {
 		return nil, h.authError(err)
 	}
