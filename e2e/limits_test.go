@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"io"
 	"image"
 	"image/png"
+	"io"
 	"net/http"
 	"testing"
 
