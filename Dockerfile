@@ -4,7 +4,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/imgate ./cmd/imgate && mkdir -p /out/data
+RUN CGO_ENABLED=0 go build -tags nodynamic -trimpath -ldflags "-s -w" -o /out/imgate ./cmd/imgate && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/imgate /usr/local/bin/imgate

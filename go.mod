@@ -9,6 +9,7 @@ require (
 	github.com/anthonynsimon/bild v0.14.0
 	github.com/charmbracelet/x/ansi v0.11.9
 	github.com/gen2brain/avif v0.4.4
+	github.com/gen2brain/heic v0.4.5
 	github.com/gen2brain/webp v0.5.5
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/minio/crc64nvme v1.1.1
@@ -20,6 +21,7 @@ require (
 	github.com/riverqueue/river/riverdriver/riversqlite v0.51.2
 	github.com/riverqueue/river/rivertype v0.51.2
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/image v0.18.0
 	modernc.org/sqlite v1.62.0
 )
 

@@ -40,7 +40,7 @@ trap 'rm -rf "$WORK"' EXIT
 IMGATE=${IMGATE_BIN:-}
 if [ -z "$IMGATE" ]; then
 	IMGATE=$WORK/imgate
-	(cd "$ROOT" && go build -o "$IMGATE" ./cmd/imgate)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -tags nodynamic -o "$IMGATE" ./cmd/imgate)
 fi
 
 mapfile -t FILES < <(find "$CORPUS" -maxdepth 1 -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.gif' \) | sort)

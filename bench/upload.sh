@@ -45,7 +45,7 @@ wait_ready() {
 now() { date +%s.%N; }
 
 echo "building imgate…" >&2
-(cd "$ROOT" && go build -o "$WORK/imgate" ./cmd/imgate)
+(cd "$ROOT" && CGO_ENABLED=0 go build -tags nodynamic -o "$WORK/imgate" ./cmd/imgate)
 
 MINIO_PORT=$(free_port)
 MINIO_USER=benchminio

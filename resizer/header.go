@@ -22,6 +22,16 @@ type header struct {
 	// PNG only.
 	bitDepth, colorType int
 	interlaced          bool
+	// WebP, HEIF, AVIF.
+	alpha bool
+	depth int // bits per channel (HEIF/AVIF)
+	// Animation (GIF, WebP): loop count (0 = forever) and per-frame delays
+	// in milliseconds, from the container.
+	loop   int
+	delays []int
+	// Colour: an embedded ICC profile, or HEIF/AVIF nclx colour.
+	icc  []byte
+	nclx *nclx
 }
 
 var errTruncatedHeader = errors.New("truncated header")
@@ -38,17 +48,14 @@ func sniff(b []byte) (format, unsupported string) {
 	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
 		return "gif", ""
 	case len(b) >= 12 && string(b[0:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "", "webp"
+		return "webp", ""
 	case bytes.HasPrefix(b, []byte("BM")) && len(b) >= 14:
 		return "", "bmp"
 	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
 		return "", "tiff"
 	case len(b) >= 12 && string(b[4:8]) == "ftyp":
-		switch string(b[8:12]) {
-		case "avif", "avis":
-			return "", "avif"
-		case "heic", "heix", "hevc", "heim", "heis", "mif1", "msf1":
-			return "", "heif"
+		if f := isobmffFormat(b); f != "" {
+			return f, ""
 		}
 	case bytes.HasPrefix(b, []byte("\xff\x0a")), bytes.HasPrefix(b, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")):
 		return "", "jpeg xl"
@@ -71,6 +78,10 @@ func readHeader(format string, b []byte) (header, error) {
 		return pngHeader(b)
 	case "gif":
 		return gifHeader(b)
+	case "webp":
+		return webpHeader(b)
+	case "heif", "avif":
+		return heifHeader(format, b)
 	}
 	return header{}, fmt.Errorf("unknown format %q", format)
 }

@@ -35,9 +35,9 @@ func (r *Resizer) inspect(data []byte) (header, error) {
 	format, other := sniff(data)
 	if format == "" {
 		if other != "" {
-			return header{}, newErr(KindUnsupported, nil, "unsupported image format: %s (jpeg, png and gif are supported)", other)
+			return header{}, newErr(KindUnsupported, nil, "unsupported image format: %s (jpeg, png, gif, webp, heif and avif are supported)", other)
 		}
-		return header{}, newErr(KindNotImage, nil, "not an image (jpeg, png or gif expected)")
+		return header{}, newErr(KindNotImage, nil, "not an image (jpeg, png, gif, webp, heif or avif expected)")
 	}
 	hdr, err := readHeader(format, data)
 	if err != nil {
@@ -49,6 +49,9 @@ func (r *Resizer) inspect(data []byte) (header, error) {
 	if px := int64(hdr.width) * int64(hdr.height); px > r.limits.MaxPixels {
 		return hdr, newErr(KindTooLarge, nil, "image too large: %dx%d is %.1f megapixels, the limit is %.1f (refused before decoding)",
 			hdr.width, hdr.height, float64(px)/1e6, float64(r.limits.MaxPixels)/1e6)
+	}
+	if err := checkWASM(hdr); err != nil {
+		return hdr, err
 	}
 	if hdr.frames > r.limits.MaxFrames {
 		return hdr, newErr(KindTooLarge, nil, "image too large: %d frames, the limit is %d", hdr.frames, r.limits.MaxFrames)
@@ -104,6 +107,13 @@ func decodeCost(h header, encoded int) int64 {
 		perPx += 1 // the filtered row buffers and zlib are small; keep a margin
 	case "gif":
 		perPx = 5 // the paletted frame, plus an RGBA screen when the frame is smaller
+	case "webp":
+		perPx = 4.5 // YUVA planes, then NRGBA (x/image/webp)
+		if h.frames > 1 {
+			return wasmCost(h, encoded)
+		}
+	case "heif", "avif":
+		return wasmCost(h, encoded)
 	}
 	// The reduced RGBA intermediate and outputs are small in comparison;
 	// the encoded bytes are held too.
@@ -112,7 +122,8 @@ func decodeCost(h header, encoded int) int64 {
 
 // decode decodes data whole; the standard decoders read through a
 // ctxReader, so they stop soon after ctx is done.
-func decode(ctx context.Context, format string, data []byte, maxScans int) (image.Image, color.Palette, error) {
+func decode(ctx context.Context, hdr header, data []byte, maxScans int) (image.Image, color.Palette, error) {
+	format := hdr.format
 	rd := &ctxReader{ctx: ctx, r: bytes.NewReader(data)}
 	var img image.Image
 	var err error
@@ -126,6 +137,12 @@ func decode(ctx context.Context, format string, data []byte, maxScans int) (imag
 		img, err = png.Decode(rd)
 	case "gif":
 		img, err = gif.Decode(rd)
+	case "webp":
+		img, err = decodeWebP(hdr, data)
+	case "heif":
+		img, err = decodeHEIF(data)
+	case "avif":
+		img, err = decodeAVIF(data)
 	}
 	if err != nil {
 		if e := stopped(ctx); e != nil {
@@ -163,7 +180,13 @@ func checkDecoded(hdr header, img *image.Image) error {
 	if b == image.Rect(0, 0, hdr.width, hdr.height) {
 		return nil
 	}
-	if hdr.format != "gif" {
+	if hdr.format == "heif" || hdr.format == "avif" {
+		// A clean aperture may round differently from the header: up to two
+		// pixels fewer are placed on the header's canvas.
+		if b.Min != (image.Point{}) || b.Dx() > hdr.width || b.Dy() > hdr.height || b.Dx() < hdr.width-2 || b.Dy() < hdr.height-2 {
+			return newErr(KindCorrupt, nil, "corrupt %s: decoded size %dx%d differs from the header's %dx%d", hdr.format, b.Dx(), b.Dy(), hdr.width, hdr.height)
+		}
+	} else if hdr.format != "gif" {
 		return newErr(KindCorrupt, nil, "corrupt image: decoded size differs from the header")
 	}
 	screen := image.NewRGBA(image.Rect(0, 0, hdr.width, hdr.height))

@@ -362,10 +362,11 @@ func TestUnsupportedAndNotImage(t *testing.T) {
 		data string
 		kind Kind
 	}{
-		{"RIFF\x10\x00\x00\x00WEBPVP8 ", KindUnsupported},
+		{"RIFF\x10\x00\x00\x00WEBPVP8 ", KindCorrupt},
 		{"BM\x36\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00", KindUnsupported},
 		{"II*\x00\x08\x00\x00\x00", KindUnsupported},
-		{"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00", KindUnsupported},
+		{"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00", KindCorrupt},
+		{"\x00\x00\x00\x0cjP  \r\n\x87\n", KindUnsupported},
 		{"<html>hello</html>", KindNotImage},
 		{"", KindNotImage},
 		{"\xff\xd8\xff", KindCorrupt},

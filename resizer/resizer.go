@@ -94,7 +94,7 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 	if err := stopped(ctx); err != nil {
 		return source, nil, err
 	}
-	variants, err := render(ctx, presets, p.geoms, p.sizes, inters, p.hdr.format, gray, pal)
+	variants, err := render(ctx, presets, p.geoms, p.sizes, inters, defaultOutput(p.hdr), gray, pal)
 	return source, variants, err
 }
 
@@ -237,7 +237,12 @@ func (r *Resizer) intermediates(ctx context.Context, p *prepared, data []byte, g
 			return nil, false, nil, err
 		}
 		var err error
-		img, pal, err = decode(ctx, hdr.format, data, r.limits.MaxScans)
+		release, err := acquireWASM(ctx, hdr)
+		if err != nil {
+			return nil, false, nil, err
+		}
+		defer release() // the decoded pixels alias the module's memory
+		img, pal, err = decode(ctx, hdr, data, r.limits.MaxScans)
 		if err == nil {
 			err = checkDecoded(hdr, &img)
 		}

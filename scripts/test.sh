@@ -89,6 +89,12 @@ if [ "$(id -u)" = 0 ] && [ -x "$PGBIN/initdb" ] && [ -z "${IMGATE_TEST_POSTGRES:
   step "PostgreSQL on 127.0.0.1:$PGPORT"
 fi
 
+# The HEIF/AVIF/WebP decoders would dlopen system libraries through purego
+# (which makes the binary dynamically linked); nodynamic keeps imgate static
+# and always on their WebAssembly builds.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=nodynamic"
+export CGO_ENABLED=0
+
 # --- static checks ---
 step "gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

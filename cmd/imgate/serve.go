@@ -89,7 +89,7 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxUploadsPerClient, "max-uploads-per-client", 0, "uploads one access key or one remote address may have in flight (0: half of --max-concurrent-uploads)")
 	fs.DurationVar(&f.bodyIdleTimeout, "body-idle-timeout", s3api.DefaultBodyIdleTimeout, "cut a request body that sends nothing for this long (slowloris)")
 	fs.Int64Var(&f.bodyMinRate, "body-min-rate", s3api.DefaultBodyMinRate, "cut a request body whose average rate falls under this many bytes/s after a 10 s grace (0: off)")
-	fs.StringVar(&f.allowedTypes, "allowed-types", "image/jpeg,image/png,image/gif,image/webp", "content types accepted (sniffed from the bytes, not the header), comma-separated")
+	fs.StringVar(&f.allowedTypes, "allowed-types", strings.Join(resizer.ContentTypes(), ","), "content types accepted (sniffed from the bytes, not the header), comma-separated; the default is every type the resizer decodes")
 	fs.Int64Var(&f.maxSourceBytes, "max-source-bytes", 100<<20, "largest original the resizer reads (it holds the encoded file in memory); bigger originals are stored but their jobs fail with a clear reason")
 	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach imgate at, used in presigned URLs (default http://LISTEN)")

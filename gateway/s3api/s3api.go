@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/imgate/imgate/resizer"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -47,7 +48,7 @@ type Config struct {
 
 	MaxObjectBytes       int64    // default 5 GiB
 	MaxConcurrentUploads int      // default 64; beyond it 503 SlowDown
-	AllowedContentTypes  []string // sniffed from the first bytes; empty = image/jpeg,image/png,image/gif,image/webp
+	AllowedContentTypes  []string // sniffed from the first bytes; empty = DefaultContentTypes
 	MaxUploadsPerClient  int      // slots one access key or remote address may hold; default MaxConcurrentUploads/2 (at least 1)
 
 	// BodyIdleTimeout cuts a request body that makes no progress for this
@@ -70,8 +71,9 @@ const (
 	DefaultBodyMinRate     int64 = 1024
 )
 
-// DefaultContentTypes are the content types accepted when Config.AllowedContentTypes is empty.
-var DefaultContentTypes = []string{"image/jpeg", "image/png", "image/gif", "image/webp"}
+// DefaultContentTypes are the content types accepted when
+// Config.AllowedContentTypes is empty: every type the resizer decodes.
+var DefaultContentTypes = resizer.ContentTypes()
 
 // maxPartBytes is S3's limit on one multipart part.
 const maxPartBytes int64 = 5 << 30

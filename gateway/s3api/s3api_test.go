@@ -683,13 +683,17 @@ func TestParseRange(t *testing.T) {
 
 func TestSniffContentType(t *testing.T) {
 	cases := map[string]string{
-		"\xff\xd8\xff\xe0\x00\x10JFIF\x00":      "image/jpeg",
-		"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR": "image/png",
-		"GIF89a\x01\x00\x01\x00":                "image/gif",
-		"RIFF\x10\x00\x00\x00WEBPVP8 ":          "image/webp",
-		"\x00\x00\x00\x1cftypavif\x00\x00":      "image/avif",
-		"<html><body>":                          "text/html",
-		"hello":                                 "text/plain",
+		"\xff\xd8\xff\xe0\x00\x10JFIF\x00":                 "image/jpeg",
+		"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR":            "image/png",
+		"GIF89a\x01\x00\x01\x00":                           "image/gif",
+		"RIFF\x10\x00\x00\x00WEBPVP8 ":                     "image/webp",
+		"\x00\x00\x00\x1cftypavif\x00\x00":                 "image/avif",
+		"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic": "image/heic",
+		"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic": "image/heic",
+		"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1miaf": "image/heif",
+		"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1avif": "image/avif",
+		"<html><body>": "text/html",
+		"hello":        "text/plain",
 	}
 	for in, want := range cases {
 		if got := sniffContentType([]byte(in)); got != want {

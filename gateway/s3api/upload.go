@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/imgate/imgate/resizer"
 	"io"
 	"net/http"
 	"strings"
@@ -18,22 +19,11 @@ import (
 const sniffLen = 512
 
 // sniffContentType names the content type of an object's first bytes. It
-// never trusts a header: http.DetectContentType plus the formats it does not
-// know (WebP is known since Go 1.x only as "image/webp"; AVIF/HEIC are not).
+// never trusts a header: the resizer's sniffing (the formats it decodes,
+// and other image formats by name), else http.DetectContentType.
 func sniffContentType(head []byte) string {
-	if len(head) >= 12 && string(head[0:4]) == "RIFF" && string(head[8:12]) == "WEBP" {
-		return "image/webp"
-	}
-	if len(head) >= 12 && string(head[4:8]) == "ftyp" {
-		switch string(head[8:12]) {
-		case "avif", "avis":
-			return "image/avif"
-		case "heic", "heix", "heim", "heis", "mif1", "msf1":
-			return "image/heic"
-		}
-	}
-	if len(head) >= 4 && (bytes.Equal(head[:4], []byte("II*\x00")) || bytes.Equal(head[:4], []byte("MM\x00*"))) {
-		return "image/tiff"
+	if ct := resizer.SniffContentType(head); ct != "" {
+		return ct
 	}
 	ct := http.DetectContentType(head)
 	if i := strings.IndexByte(ct, ';'); i >= 0 {

@@ -3,6 +3,7 @@ package uploads
 import (
 	"context"
 	"encoding/json"
+	"github.com/imgate/imgate/resizer"
 	"net/http"
 	"strings"
 	"time"
@@ -57,8 +58,8 @@ func (req *UploadTokenRequest) validate() (time.Duration, error) {
 	}
 	for i, ct := range req.ContentTypes {
 		ct = strings.ToLower(strings.TrimSpace(ct))
-		if !allowedTypes[ct] {
-			return 0, badRequest("Content type %q is not an image type imgate accepts (image/jpeg, image/png, image/gif, image/webp).", ct)
+		if !resizer.Decodable(ct) {
+			return 0, badRequest("Content type %q is not an image type imgate accepts (%s).", ct, strings.Join(resizer.ContentTypes(), ", "))
 		}
 		req.ContentTypes[i] = ct
 	}

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/imgate/imgate/resizer"
 	"io"
 	"log/slog"
 	"mime"
@@ -228,9 +229,6 @@ func jsonErrText(err error) string {
 	return "malformed JSON"
 }
 
-// allowedTypes are the content types an upload may declare.
-var allowedTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
-
 // validate checks an upload request and fills in defaults.
 func (req *UploadRequest) validate() error {
 	req.Method = strings.ToLower(req.Method)
@@ -266,8 +264,8 @@ func (req *UploadRequest) validate() error {
 	}
 	for i, ct := range req.ContentTypes {
 		ct = strings.ToLower(strings.TrimSpace(ct))
-		if !allowedTypes[ct] {
-			return badRequest("Content type %q is not an image type imgate accepts (image/jpeg, image/png, image/gif, image/webp).", ct)
+		if !resizer.Decodable(ct) {
+			return badRequest("Content type %q is not an image type imgate accepts (%s).", ct, strings.Join(resizer.ContentTypes(), ", "))
 		}
 		req.ContentTypes[i] = ct
 	}

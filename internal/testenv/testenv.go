@@ -137,8 +137,9 @@ func ImgateBinary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "imgate")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/imgate")
+		cmd := exec.Command("go", "build", "-tags", "nodynamic", "-o", buildPath, "./cmd/imgate")
 		cmd.Dir = RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)

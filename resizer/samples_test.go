@@ -1,0 +1,175 @@
+package resizer
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/imgate/imgate/internal/testenv"
+)
+
+var samples struct {
+	once sync.Once
+	dir  string
+	err  error
+	out  []byte
+}
+
+// samplesDir builds the WebP/HEIC/AVIF/colour/animation samples once per
+// test binary with scripts/make-samples.sh (Debian's encoders; skipped
+// locally when they are missing, required under CI=true).
+func samplesDir(t testing.TB) string {
+	t.Helper()
+	for _, tool := range []string{"heif-enc", "avifenc", "cwebp", "img2webp", "gif2webp", "exiftool"} {
+		testenv.Tool(t, tool)
+	}
+	convert(t)
+	corpus := testenv.Corpus(t)
+	samples.once.Do(func() {
+		samples.dir, samples.err = os.MkdirTemp("", "imgate-samples-")
+		if samples.err != nil {
+			return
+		}
+		cmd := exec.Command("bash", filepath.Join(testenv.RepoRoot(t), "scripts", "make-samples.sh"), samples.dir, corpus)
+		samples.out, samples.err = cmd.CombinedOutput()
+	})
+	if samples.err != nil {
+		t.Fatalf("make-samples.sh: %v\n%s", samples.err, samples.out)
+	}
+	return samples.dir
+}
+
+// sampleFiles lists the samples with one of the extensions.
+func sampleFiles(t testing.TB, exts ...string) []string {
+	t.Helper()
+	dir := samplesDir(t)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		for _, x := range exts {
+			if strings.HasSuffix(e.Name(), x) && !strings.HasPrefix(e.Name(), "big.") {
+				out = append(out, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no %v samples in %s", exts, dir)
+	}
+	return out
+}
+
+// imSize returns ImageMagick's size for geometry g of file f
+// (-auto-orient -resize G>).
+func imSize(t testing.TB, f, g string) string {
+	t.Helper()
+	return strings.TrimSpace(string(runIM(t, f+"[0]", "-auto-orient", "-resize", g+">", "-format", "%wx%h", "info:")))
+}
+
+// TestSampleSizes: every WebP/HEIC/AVIF sample × classic preset has
+// ImageMagick's size (ImageMagick applies irot/imir when it reads HEIF/AVIF,
+// and ignores the EXIF orientation inside them, as HEIF requires).
+func TestSampleSizes(t *testing.T) {
+	rz := New(Options{})
+	for _, f := range sampleFiles(t, ".webp", ".heic", ".avif") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, vs := resizeBytes(t, rz, b, DefaultPresets()...)
+		for _, v := range vs {
+			got := fmt.Sprintf("%dx%d", v.Width, v.Height)
+			if want := imSize(t, f, v.Preset); got != want {
+				t.Errorf("%s %s: %s, ImageMagick %s", filepath.Base(f), v.Preset, got, want)
+			}
+			if v.Format != "jpeg" && v.Format != "png" {
+				t.Errorf("%s %s: format %s", filepath.Base(f), v.Preset, v.Format)
+			}
+		}
+	}
+}
+
+// TestSamplePixels: each sample rendered losslessly (PNG, 150x) against
+// ImageMagick's colour-managed, auto-oriented Lanczos result: the decoders,
+// orientation (irot/imir once, EXIF inside HEIF/AVIF ignored) and colour.
+func TestSamplePixels(t *testing.T) {
+	rz := New(Options{})
+	for _, f := range sampleFiles(t, ".webp", ".heic", ".avif") {
+		if tagged(f) {
+			continue // TestSampleColour: ImageMagick ignores ICC in HEIF/AVIF
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Preset{Geometry: "150x", Format: "png"}.Normalize()
+		_, vs := resizeBytes(t, rz, b, p)
+		ref := runIM(t, f+"[0]", "-auto-orient", "-profile", "/usr/share/color/icc/colord/sRGB.icc", "-filter", "Lanczos", "-resize", "150x>", "png:-")
+		db := psnr(t, decodeAny(t, vs[0].Data), decodeAny(t, ref))
+		if db < 30 {
+			t.Errorf("%s: %.1f dB against ImageMagick", filepath.Base(f), db)
+		}
+	}
+}
+
+// TestSampleOrientation: AVIFs made by avifenc from JPEGs with EXIF
+// orientations 2..8 (irot/imir, and the EXIF orientation kept inside) show
+// as ImageMagick shows the JPEG auto-oriented: the orientation is applied
+// exactly once.
+func TestSampleOrientation(t *testing.T) {
+	rz := New(Options{})
+	dir := samplesDir(t)
+	for _, o := range []string{"2", "3", "4", "5", "7", "8"} {
+		b, err := os.ReadFile(filepath.Join(dir, "orient"+o+".avif"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Preset{Geometry: "200x200", Format: "png"}.Normalize()
+		_, vs := resizeBytes(t, rz, b, p)
+		ref := runIM(t, filepath.Join(dir, "orient"+o+".jpg"), "-auto-orient", "png:-")
+		got, want := decodeAny(t, vs[0].Data), decodeAny(t, ref)
+		if got.Bounds().Size() != want.Bounds().Size() {
+			t.Errorf("orientation %s: %v, want %v", o, got.Bounds().Size(), want.Bounds().Size())
+			continue
+		}
+		if db := psnr(t, got, want); db < 28 {
+			t.Errorf("orientation %s: %.1f dB against the auto-oriented JPEG", o, db)
+		}
+	}
+}
+
+func TestSniffContentType(t *testing.T) {
+	for f, want := range map[string]string{
+		"photo.webp": "image/webp", "anim.webp": "image/webp", "photo.heic": "image/heic",
+		"photo.avif": "image/avif", "anim3.gif": "image/gif", "prophoto.jpg": "image/jpeg", "prophoto.png": "image/png",
+	} {
+		b, err := os.ReadFile(filepath.Join(samplesDir(t), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := SniffContentType(b[:min(len(b), 512)]); got != want {
+			t.Errorf("%s: %q, want %q", f, got, want)
+		}
+		if !Decodable(SniffContentType(b)) {
+			t.Errorf("%s: not decodable", f)
+		}
+	}
+	if got := SniffContentType([]byte("\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1miaf")); got != "image/heif" {
+		t.Errorf("mif1: %q", got)
+	}
+	if got := SniffContentType([]byte("II*\x00\x08\x00\x00\x00")); got != "image/tiff" || Decodable(got) {
+		t.Errorf("tiff: %q", got)
+	}
+}
+
+// tagged reports whether a sample carries a wide-gamut ICC profile.
+func tagged(f string) bool {
+	b := filepath.Base(f)
+	return strings.HasPrefix(b, "prophoto.") || strings.HasPrefix(b, "adobe.")
+}
