@@ -40,6 +40,7 @@ type composeDependency struct {
 type composeHealthcheck struct {
 	Test     []string `yaml:"test"`
 	Interval string   `yaml:"interval"`
+	Timeout  string   `yaml:"timeout"`
 	Retries  int      `yaml:"retries"`
 }
 
