@@ -18,6 +18,9 @@ type Cost struct {
 	Pixels int64
 	// Scans is the number of JPEG scans (each one walks every block).
 	Scans int
+	// Scale is the JPEG DCT scale of the decode, Scale/8 (8: full size,
+	// and for every other format).
+	Scale int
 }
 
 // prepared is a source whose header passed the limits, with its plan.
@@ -80,7 +83,7 @@ func (r *Resizer) Estimate(data []byte, presets []Preset) (Cost, error) {
 func (p *prepared) cost(n int, ks []grid, stream bool, encoded int) Cost {
 	h := p.hdr
 	dw, dh := (h.width*n+7)/8, (h.height*n+7)/8
-	c := Cost{Pixels: int64(dw) * int64(dh) * int64(max(1, h.comps)), Scans: h.scans}
+	c := Cost{Pixels: int64(dw) * int64(dh) * int64(max(1, h.comps)), Scans: h.scans, Scale: n}
 	streamed := stream && h.format == "png" && !h.interlaced
 	switch {
 	case n < 8:

@@ -129,7 +129,7 @@ func render(ctx context.Context, presets []Preset, geoms []Geometry, sizes [][2]
 			if w == inter.Rect.Dx() && h == inter.Rect.Dy() {
 				resized = inter
 			} else {
-				resized = transform.Resize(inter, w, h, transform.Lanczos)
+				resized = transform.Resize(inter, w, h, lanczos)
 			}
 			done[key] = resized
 		}
