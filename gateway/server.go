@@ -34,6 +34,8 @@ type Routes struct {
 	Events  http.Handler // "/v1/events/s3"
 	// Companion serves Uppy's Companion S3 routes under "/v1/companion/{token}/s3/".
 	Companion http.Handler
+	// Images serves "/v1/images/" and "/v1/admin/webhooks".
+	Images http.Handler
 }
 
 // Config configures a Server.
@@ -128,6 +130,10 @@ func (s *Server) Mount(r Routes) {
 	}
 	if r.Events != nil {
 		mux.Handle("/v1/events/s3", s.instrument("events", r.Events))
+	}
+	if r.Images != nil {
+		mux.Handle("/v1/images/", s.instrument("images", r.Images))
+		mux.Handle("/v1/admin/webhooks", s.instrument("admin", r.Images))
 	}
 	if r.Companion != nil {
 		mux.Handle("/v1/companion/", s.instrument("companion", r.Companion))

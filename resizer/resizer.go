@@ -36,6 +36,9 @@ type Source struct {
 	Height      int    // after orientation
 	Orientation int    // EXIF orientation 1..8 (1 when absent)
 	Frames      int
+	// Thumb is the image at most ThumbSize pixels wide or high, averaged
+	// from the decode the variants came from (for placeholders).
+	Thumb *image.RGBA
 }
 
 // Variant is one rendered preset.
@@ -91,6 +94,9 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 		return source, nil, err
 	}
 	data = nil //nolint:ineffassign // let the GC take the encoded bytes
+	if m := smallest(inters); m != nil {
+		source.Thumb = thumbnail(m, ThumbSize)
+	}
 	if err := stopped(ctx); err != nil {
 		return source, nil, err
 	}

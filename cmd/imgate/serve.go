@@ -31,6 +31,7 @@ import (
 	"github.com/imgate/imgate/gateway/storage/s3"
 	"github.com/imgate/imgate/gateway/uploads"
 	"github.com/imgate/imgate/gateway/uploadtoken"
+	"github.com/imgate/imgate/gateway/webhooks"
 	"github.com/imgate/imgate/resizer"
 )
 
@@ -47,7 +48,7 @@ type serveConfig struct {
 	s3SSL, s3PathStyle                                      bool
 	region, database, cacheControl, allowedTypes, publicURL string
 	logFormat, logLevel                                     string
-	corsOrigins, nodeID                                     string
+	corsOrigins, nodeID, webhookURLs, webhookSecret         string
 	workers, maxConcurrentUploads                           int
 	jobTimeout, reconcileInterval, shutdownTimeout          time.Duration
 	maxUploadBytes, maxPixels, maxSourceBytes               int64
@@ -94,6 +95,8 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach imgate at, used in presigned URLs (default http://LISTEN)")
 	fs.StringVar(&f.corsOrigins, "cors-origins", "", "page origins allowed to call imgate from a browser, comma-separated (https://app.example,http://localhost:3000; * for any); empty: same-origin only")
+	fs.StringVar(&f.webhookURLs, "webhook-url", "", "URLs to POST image.processed / image.failed webhooks to (Standard Webhooks), comma-separated")
+	fs.StringVar(&f.webhookSecret, "webhook-secret", "", "whsec_… key signing webhooks (prefer env IMGATE_WEBHOOK_SECRET; generated when unset)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -263,7 +266,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	sec, generated, err := secrets.Resolve(filepath.Join(cfg.data, secrets.FileName), secrets.Secrets{
 		AccessKey: cfg.accessKey, SecretKey: cfg.secretKey, AdminToken: cfg.adminToken,
-		APIKey: cfg.apiKey, EventsToken: cfg.eventsToken, TokenSecret: cfg.tokenSecret,
+		APIKey: cfg.apiKey, EventsToken: cfg.eventsToken, TokenSecret: cfg.tokenSecret, WebhookSecret: cfg.webhookSecret,
 	})
 	if err != nil {
 		return err
@@ -276,11 +279,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	jobSvc, err := buildJobs(ctx, cfg, st.store, log, reg)
+	hooks, err := webhooks.New(webhooks.Config{URLs: splitList(cfg.webhookURLs), Secret: sec.WebhookSecret,
+		Storage: st.store, Logger: log.With("component", "webhooks")})
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	jobSvc, err := buildJobs(ctx, cfg, st.store, hooks, log, reg)
 	if err != nil {
 		return err
 	}
-	srv, addr, err := buildHTTP(cfg, st, jobSvc, sec, log, reg)
+	srv, addr, err := buildHTTP(cfg, st, jobSvc, hooks, sec, log, reg)
 	if err != nil {
 		return err
 	}
@@ -344,23 +352,26 @@ func buildStorage(ctx context.Context, cfg *serveConfig) (backend, error) {
 
 // buildJobs opens the job store (SQLite in --data or --database) with its
 // workers, not yet started.
-func buildJobs(ctx context.Context, cfg *serveConfig, store storage.Storage, log *slog.Logger, reg *prometheus.Registry) (*jobs.Service, error) {
+func buildJobs(ctx context.Context, cfg *serveConfig, store storage.Storage, hooks *webhooks.Service, log *slog.Logger, reg *prometheus.Registry) (*jobs.Service, error) {
 	rs := resizer.New(resizer.Options{Limits: resizer.Limits{MaxPixels: cfg.maxPixels, MaxBytes: cfg.maxSourceBytes}})
-	jobSvc, err := jobs.Open(ctx, jobs.Config{
+	jc := jobs.Config{
 		Storage: store, Bucket: cfg.bucket, DatabaseURL: cfg.database,
 		SQLitePath: filepath.Join(cfg.data, "jobs.db"), Resizer: rs, Workers: cfg.workerCount(),
 		JobTimeout: cfg.jobTimeout, CacheControl: cfg.cacheControl, ReconcileInterval: cfg.reconcileInterval,
 		SeedPresets: cfg.presets, Logger: log, Registerer: reg, NodeID: cfg.nodeIdentity(),
-	})
+	}
+	hooks.JobsConfig(&jc) // image documents and webhook deliveries, in the outcome's transaction
+	jobSvc, err := jobs.Open(ctx, jc)
 	if err != nil {
 		return nil, fmt.Errorf("open job store: %w", err)
 	}
+	hooks.Attach(jobSvc.DB())
 	return jobSvc, nil
 }
 
 // buildHTTP makes the server with every route mounted and its listener
 // open; it returns the address listened on.
-func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.Secrets, log *slog.Logger, reg *prometheus.Registry) (*gateway.Server, string, error) {
+func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, hooks *webhooks.Service, sec secrets.Secrets, log *slog.Logger, reg *prometheus.Registry) (*gateway.Server, string, error) {
 	authStore, err := auth.NewStore(auth.Config{
 		RootAccessKey: sec.AccessKey, RootSecretKey: sec.SecretKey, Keys: cfg.keys.Keys, APIKeys: cfg.keys.APIKeys,
 		TokenSecret: []byte(sec.TokenSecret),
@@ -416,7 +427,9 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, sec secrets.S
 		return nil, "", fmt.Errorf("companion routes: %w", err)
 	}
 	jobsHTTP := jobsapi.New(jobsapi.Config{Jobs: jobSvc, AdminToken: sec.AdminToken, EventsToken: sec.EventsToken, Logger: log})
-	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events(), Companion: comp})
+	srv.Mount(gateway.Routes{S3: s3h, Uploads: up, Admin: jobsHTTP.Admin(), Events: jobsHTTP.Events(), Companion: comp,
+		Images: hooks.Handler(webhooks.HTTPConfig{Bucket: cfg.bucket, APIKeys: []string{sec.APIKey}, Auth: authStore,
+			Tokens: tokens, AdminToken: sec.AdminToken, Jobs: jobSvc})})
 	return srv, addr.String(), nil
 }
 

@@ -183,3 +183,24 @@ type ErrorBody struct {
 		Message string `json:"message"`
 	} `json:"error"`
 }
+
+// WebhookDeliveries answers GET /v1/admin/webhooks: the deliveries that
+// failed at least once and are not delivered (retrying or given up).
+type WebhookDeliveries struct {
+	URLs       int               `json:"urls"` // configured --webhook-url count
+	Deliveries []WebhookDelivery `json:"deliveries"`
+}
+
+// WebhookDelivery is one webhook to one URL.
+type WebhookDelivery struct {
+	ID          string     `json:"id"` // webhook-id, the same on every attempt
+	URL         string     `json:"url"`
+	Type        string     `json:"type"` // image.processed, image.failed
+	Key         string     `json:"key"`
+	State       string     `json:"state"` // retryable, available, running, discarded, cancelled
+	Attempts    int        `json:"attempts"`
+	MaxAttempts int        `json:"max_attempts"`
+	LastError   string     `json:"last_error"`
+	LastAt      time.Time  `json:"last_at"`
+	NextAt      *time.Time `json:"next_at,omitempty"`
+}

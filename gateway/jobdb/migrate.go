@@ -23,6 +23,17 @@ func (d *DB) migrations() []string {
 		UPDATE imgate_jobs SET outcome = state WHERE state IN ('completed', 'cancelled');
 		DROP INDEX IF EXISTS imgate_jobs_state;
 		ALTER TABLE imgate_jobs DROP COLUMN state`,
+		// 3: the image document of each original's last outcome (webhooks,
+		// GET /v1/images/{key}), written in the transaction of that outcome.
+		`CREATE TABLE IF NOT EXISTS imgate_images (
+			bucket TEXT NOT NULL,
+			okey TEXT NOT NULL,
+			etag TEXT NOT NULL,
+			status TEXT NOT NULL,
+			doc TEXT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (bucket, okey)
+		)`,
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"strings"
@@ -64,6 +65,15 @@ type Config struct {
 	// (River's client ID, recorded on the jobs it runs): a restarted node takes
 	// back its own interrupted jobs at once. "" → host:pid, no early rescue.
 	NodeID string
+
+	// Finished, when set, runs inside the transaction that records a job's
+	// final outcome (completed, or failed for good): what it writes through
+	// tx commits with that outcome or not at all. (Webhooks use it.)
+	Finished func(ctx context.Context, tx FinishedTx, f Finished) error
+	// AddWorkers registers further River workers on the job store's client,
+	// for the queues in Queues (e.g. webhook deliveries).
+	AddWorkers func(*river.Workers) error
+	Queues     map[string]river.QueueConfig
 
 	// EventRetention is how many events the log keeps (0 → 10000).
 	EventRetention int
@@ -196,8 +206,15 @@ func (s *Service) riverConfig() (*river.Config, error) {
 	if err := river.AddWorkerSafely(workers, &resizeWorker{s: s}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.cfg.Workers}}
+	if s.cfg.AddWorkers != nil {
+		if err := s.cfg.AddWorkers(workers); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		maps.Copy(queues, s.cfg.Queues)
+	}
 	return &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.cfg.Workers}},
+		Queues:               queues,
 		Workers:              workers,
 		JobTimeout:           s.cfg.JobTimeout,
 		MaxAttempts:          s.cfg.MaxAttempts,

@@ -26,6 +26,8 @@ type queue interface {
 	// subscribe delivers River's events about jobs this process worked,
 	// sent after River committed the job's new state.
 	subscribe() (<-chan *river.Event, func())
+	// list lists River's jobs (any kind).
+	list(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error)
 }
 
 // txn is one open transaction of the job store.
@@ -66,6 +68,14 @@ func (q *riverQueue[TTx]) subscribe() (<-chan *river.Event, func()) {
 		ChanSize: 10_000,
 		Kinds:    []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled},
 	})
+}
+
+func (q *riverQueue[TTx]) list(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error) {
+	res, err := q.client.JobList(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	return res.Jobs, nil
 }
 
 func (q *riverQueue[TTx]) inTx(ctx context.Context, fn func(tx txn) error) error {

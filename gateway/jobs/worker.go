@@ -37,10 +37,10 @@ func (w *resizeWorker) Work(ctx context.Context, job *river.Job[resizeArgs]) err
 	s := w.s
 	start := time.Now()
 	s.markRunning(ctx, job.JobRow)
-	variants, bytesIn, err := s.process(ctx, job.Args)
+	variants, rm, bytesIn, err := s.process(ctx, job.Args)
 	dur := time.Since(start)
 	if err == nil {
-		return s.completed(ctx, job, variants, bytesIn, dur)
+		return s.completed(ctx, job, variants, rm, bytesIn, dur)
 	}
 	public := publicReason(err)
 	var perm *permanentError
@@ -55,10 +55,12 @@ func (w *resizeWorker) Work(ctx context.Context, job *river.Job[resizeArgs]) err
 	case permanent:
 		s.log.InfoContext(ctx, "job failed", "job", job.ID, "key", job.Args.Key, "reason", public)
 		s.recordFailure(ctx, job.JobRow, true, public, dur)
+		s.failedForGood(ctx, job, public)
 		return river.JobCancel(errors.New(public))
 	case job.Attempt >= job.MaxAttempts:
 		s.log.WarnContext(ctx, "job failed after retries", "job", job.ID, "key", job.Args.Key, "attempts", job.Attempt, "err", err)
 		s.recordFailure(ctx, job.JobRow, true, public, dur)
+		s.failedForGood(ctx, job, public)
 	default:
 		s.log.InfoContext(ctx, "job will retry", "job", job.ID, "key", job.Args.Key, "attempt", job.Attempt, "err", err)
 		s.recordFailure(ctx, job.JobRow, false, public, dur)
@@ -85,12 +87,16 @@ func (s *Service) timeoutReason(row *rivertype.JobRow) string {
 
 // completed records the variants and completes the River job in one
 // transaction. Should that fail, the job fails this attempt and runs again.
-func (s *Service) completed(ctx context.Context, job *river.Job[resizeArgs], variants []adminapi.VariantOK, bytesIn int64, dur time.Duration) error {
+func (s *Service) completed(ctx context.Context, job *river.Job[resizeArgs], variants []adminapi.VariantOK, rm rendered, bytesIn int64, dur time.Duration) error {
 	// The variants are stored: record that even if the deadline has just passed.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	err := s.queue.inTx(ctx, func(tx txn) error {
-		return completeTx(ctx, tx, job, variants, bytesIn, dur.Milliseconds())
+		if err := completeTx(ctx, tx, job, variants, bytesIn, dur.Milliseconds()); err != nil {
+			return err
+		}
+		return s.finishedHook(ctx, tx, Finished{JobID: job.ID, Attempt: job.Attempt, Bucket: job.Args.Bucket,
+			Key: job.Args.Key, ETag: job.Args.ETag, OK: true, Variants: variants, Formats: rm.formats, Thumb: rm.thumb})
 	})
 	if err != nil {
 		s.log.WarnContext(ctx, "record completed job", "job", job.ID, "err", err)
@@ -102,39 +108,39 @@ func (s *Service) completed(ctx context.Context, job *river.Job[resizeArgs], var
 }
 
 // process renders and stores the variants of one original.
-func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.VariantOK, int64, error) {
+func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.VariantOK, rendered, int64, error) {
 	set, err := s.presets.Load(ctx, args.PresetVersion)
 	if err != nil {
-		return nil, 0, fmt.Errorf("load preset version %d: %w", args.PresetVersion, err)
+		return nil, rendered{}, 0, fmt.Errorf("load preset version %d: %w", args.PresetVersion, err)
 	}
 	list := jobPresets(set, args.Presets)
 	if len(list) == 0 {
-		return nil, 0, nil
+		return nil, rendered{}, 0, nil
 	}
 
 	rc, info, err := s.cfg.Storage.Get(ctx, args.Bucket, args.Key, storage.GetOptions{Length: -1})
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrBucketNotFound) {
-			return nil, 0, &permanentError{msg: "original not found (deleted before it was processed)"}
+			return nil, rendered{}, 0, &permanentError{msg: "original not found (deleted before it was processed)"}
 		}
-		return nil, 0, fmt.Errorf("read original: %w", err)
+		return nil, rendered{}, 0, fmt.Errorf("read original: %w", err)
 	}
 	defer rc.Close()
 	// Refuse an original over the resizer's byte limit before reading any of
 	// it: the resizer holds the encoded source in memory.
 	if limit := s.cfg.Resizer.Limits().MaxBytes; info.Size > limit {
-		return nil, 0, &permanentError{msg: fmt.Sprintf("image too large: %d bytes, the limit is %d (--max-source-bytes)", info.Size, limit)}
+		return nil, rendered{}, 0, &permanentError{msg: fmt.Sprintf("image too large: %d bytes, the limit is %d (--max-source-bytes)", info.Size, limit)}
 	}
 	counter := &countingReader{r: rc}
 	if s.testHookResize != nil {
 		s.testHookResize(args.Key)
 	}
 	resizeStart := time.Now()
-	_, variants, err := s.cfg.Resizer.Resize(ctx, counter, list)
+	src, variants, err := s.cfg.Resizer.Resize(ctx, counter, list)
 	resizeDur := time.Since(resizeStart)
 	s.metrics.bytesIn.Add(float64(counter.n))
 	if err != nil {
-		return nil, counter.n, fmt.Errorf("resize: %w", err)
+		return nil, rendered{}, counter.n, fmt.Errorf("resize: %w", err)
 	}
 	etag := NormETag(info.ETag)
 	if etag == "" {
@@ -146,7 +152,7 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 		sp, _ := set.Get(v.Preset)
 		ok, err := s.storeVariant(ctx, v.Preset+"/"+args.Key, v, etag, sp.Since, perVariant)
 		if err != nil {
-			return nil, counter.n, err
+			return nil, rendered{}, counter.n, err
 		}
 		out = append(out, ok)
 	}
@@ -154,16 +160,16 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 	siblings, err := s.storeSiblings(ctx, args.Key, variants, set, etag)
 	out = append(out, siblings...)
 	if err != nil {
-		return nil, counter.n, err
+		return nil, rendered{}, counter.n, err
 	}
 	// The original may have been deleted while we worked: do not leave orphans.
 	if _, err := s.cfg.Storage.Stat(ctx, args.Bucket, args.Key); errors.Is(err, storage.ErrNotFound) {
 		for _, v := range out {
 			_ = s.cfg.Storage.Delete(ctx, s.resized, v.Key)
 		}
-		return nil, counter.n, &permanentError{msg: "original deleted while it was processed"}
+		return nil, rendered{}, counter.n, &permanentError{msg: "original deleted while it was processed"}
 	}
-	return out, counter.n, nil
+	return out, renderedOf(src, variants, args.Key), counter.n, nil
 }
 
 // storeVariant writes one variant (or sibling) to NAME-resized at vkey.

@@ -1,12 +1,13 @@
 // Package secrets keeps the credentials imgate needs at start-up: the root
 // S3 key pair, the admin token, the /v1 API key, the events token and the key
-// that signs temporary credentials. Values given by the operator win; the
+// that signs temporary credentials and the webhook signing secret. Values given by the operator win; the
 // rest are generated once, stored in a 0600 JSON file in the data directory
 // and reused on every later start (never a well-known default).
 package secrets
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ type Secrets struct {
 	APIKey      string `json:"api_key"`
 	EventsToken string `json:"events_token"`
 	TokenSecret string `json:"token_secret"`
+	// WebhookSecret signs webhooks (Standard Webhooks: "whsec_" + base64 key).
+	WebhookSecret string `json:"webhook_secret"`
 }
 
 // FileName is the name of the secrets file inside the data directory.
@@ -65,6 +68,7 @@ func Resolve(path string, given Secrets) (Secrets, []string, error) {
 		{"api_key", &out.APIKey, stored.APIKey, func() string { return "key_" + randomString(32, alnum) }},
 		{"events_token", &out.EventsToken, stored.EventsToken, func() string { return "evt_" + randomString(32, alnum) }},
 		{"token_secret", &out.TokenSecret, stored.TokenSecret, func() string { return randomString(48, alnum) }},
+		{"webhook_secret", &out.WebhookSecret, stored.WebhookSecret, func() string { return "whsec_" + randomBase64(32) }},
 	}
 	changed := false
 	for _, f := range fields {
@@ -110,6 +114,8 @@ func setField(s *Secrets, name, v string) {
 		s.EventsToken = v
 	case "token_secret":
 		s.TokenSecret = v
+	case "webhook_secret":
+		s.WebhookSecret = v
 	}
 }
 
@@ -165,4 +171,13 @@ func randomString(n int, set string) string {
 		i++
 	}
 	return string(out)
+}
+
+// randomBase64 is n random bytes in standard base64.
+func randomBase64(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

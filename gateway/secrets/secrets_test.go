@@ -3,6 +3,7 @@ package secrets
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -12,10 +13,11 @@ func TestResolveGeneratesOnceAndReuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gen) != 6 {
-		t.Fatalf("generated %v, want all 6 fields", gen)
+	if len(gen) != 7 {
+		t.Fatalf("generated %v, want all 7 fields", gen)
 	}
-	if first.AccessKey == "" || first.SecretKey == "" || first.AdminToken == "" || first.TokenSecret == "" {
+	if first.AccessKey == "" || first.SecretKey == "" || first.AdminToken == "" || first.TokenSecret == "" ||
+		!strings.HasPrefix(first.WebhookSecret, "whsec_") {
 		t.Fatalf("empty generated secret: %+v", first)
 	}
 	st, err := os.Stat(path)
