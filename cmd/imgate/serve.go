@@ -45,7 +45,7 @@ func init() {
 type serveConfig struct {
 	config, listen, data, bucket, backend                   string
 	s3Endpoint, s3Region, s3AccessKey, s3SecretKey, s3Token string
-	s3SSL, s3PathStyle                                      bool
+	s3SSL, s3PathStyle, publicVariants                      bool
 	region, database, cacheControl, allowedTypes, publicURL string
 	logFormat, logLevel                                     string
 	corsOrigins, nodeID, webhookURLs, webhookSecret         string
@@ -94,6 +94,7 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxSourceBytes, "max-source-bytes", 100<<20, "largest original the resizer reads (it holds the encoded file in memory); bigger originals are stored but their jobs fail with a clear reason")
 	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach imgate at, used in presigned URLs (default http://LISTEN)")
+	fs.BoolVar(&f.publicVariants, "public-variants", false, "let anyone GET/HEAD NAME-resized without signing (originals never): <img src> thumbnails, CDN origins")
 	fs.StringVar(&f.corsOrigins, "cors-origins", "", "page origins allowed to call imgate from a browser, comma-separated (https://app.example,http://localhost:3000; * for any); empty: same-origin only")
 	fs.StringVar(&f.webhookURLs, "webhook-url", "", "URLs to POST image.processed / image.failed webhooks to (Standard Webhooks), comma-separated")
 	fs.StringVar(&f.webhookSecret, "webhook-secret", "", "whsec_… key signing webhooks (prefer env IMGATE_WEBHOOK_SECRET; generated when unset)")
@@ -385,6 +386,7 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, hooks *webhoo
 		MaxObjectBytes: cfg.maxUploadBytes, MaxConcurrentUploads: cfg.maxConcurrentUploads,
 		AllowedContentTypes: splitList(cfg.allowedTypes), MaxUploadsPerClient: cfg.maxUploadsPerClient,
 		BodyIdleTimeout: cfg.bodyIdleTimeout, BodyMinRate: minRateOrOff(cfg.bodyMinRate),
+		PublicVariants: cfg.publicVariants, RenderMissing: jobSvc.RenderMissing,
 		Hooks: s3api.Hooks{
 			Uploaded: func(ctx context.Context, obj storage.ObjectInfo) error { return jobSvc.Enqueue(ctx, obj, "gateway") },
 			Deleted:  jobSvc.Deleted,

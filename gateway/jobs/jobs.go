@@ -20,6 +20,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/singleflight"
 	"log/slog"
 	"maps"
 	"os"
@@ -106,6 +107,7 @@ type Service struct {
 	pool    *pgxpool.Pool // PostgreSQL only
 	queue   queue
 	presets *presets.Store
+	lazy    singleflight.Group // lazy renders, one per preset + key (lazy.go)
 	events  *eventLog
 	metrics *metrics
 	node    string

@@ -14,11 +14,16 @@ import (
 
 // getObject handles GetObject and HeadObject, with Range and conditional headers.
 func (h *handler) getObject(w http.ResponseWriter, r *http.Request, bucket, key string, head bool) {
-	if _, ok := h.prepareRead(w, r, actGetObject, bucket, key); !ok {
+	if !h.anonymousVariantRead(r, bucket) {
+		if _, ok := h.prepareRead(w, r, actGetObject, bucket, key); !ok {
+			return
+		}
+	} else if err := checkKey(key); err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	info, err := h.cfg.Storage.Stat(ctx, bucket, key)
+	key, info, err := h.statForGet(w, r, bucket, key)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

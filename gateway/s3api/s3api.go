@@ -57,6 +57,14 @@ type Config struct {
 	BodyIdleTimeout time.Duration
 	BodyMinRate     int64
 
+	// PublicVariants lets unsigned GET/HEAD read NAME-resized (never
+	// NAME-original). Variant GETs negotiate WebP/AVIF siblings by Accept.
+	PublicVariants bool
+	// RenderMissing, if set, renders a missing variant of preset for the
+	// original key and stores it (lazy rendering); storage.ErrNotFound when
+	// the original or the preset does not exist.
+	RenderMissing func(ctx context.Context, preset, key string) error
+
 	Hooks      Hooks
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // may be nil
