@@ -175,7 +175,7 @@ func newReadmeRun(t *testing.T, root string, tools stackTools) *readmeRun {
 	home := t.TempDir()
 	env := []string{"PATH=" + tools.path(), "HOME=" + home, "TMPDIR=" + os.TempDir(),
 		"GOCACHE=" + goenv["GOCACHE"], "GOMODCACHE=" + goenv["GOMODCACHE"], "GOPATH=" + goenv["GOPATH"],
-		"GOTOOLCHAIN=local", "GOPROXY=off", "GOFLAGS=-mod=mod", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
+		"GOTOOLCHAIN=local", "GOPROXY=off", "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
 	state := filepath.Join(home, ".readme-exports")
 	if err := os.WriteFile(state, nil, 0o600); err != nil {
 		t.Fatal(err)
