@@ -14,6 +14,7 @@
 #
 #   bench/load.sh
 #   N=200 C=8 bench/load.sh
+#   SIZE=800x600 WAIT=30m WORKERS=2 bench/load.sh
 #
 # Needs: go, a minio binary (IMGATE_MINIO_BIN, PATH or ~/.cache/imgate-ci/bin/minio),
 # PostgreSQL: IMGATE_TEST_POSTGRES=postgres://… (a database is created per run
@@ -24,6 +25,8 @@ set -euo pipefail
 N=${N:-1000}
 C=${C:-32}
 WORKERS=${WORKERS:-2}
+SIZE=${SIZE:-400x300} # of the generated JPEGs (distinct per 16 uploads)
+WAIT=${WAIT:-20m}     # for all variants after the last upload
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MINIO=${IMGATE_MINIO_BIN:-$(command -v minio || echo "$HOME/.cache/imgate-ci/bin/minio")}
 PGBIN=/usr/lib/postgresql/15/bin
@@ -97,7 +100,7 @@ stop() { kill "$(cat "$WORK/$1.pid")" 2>/dev/null || true; rm -f "$WORK/$1.pid";
 run_load() { # LABEL BUCKET ENDPOINTS [MIDWAY]
 	echo "== $1: $N uploads, $C clients, endpoints $3" | tee -a "$WORK/summary"
 	"$WORK/loadclient" -n "$N" -c "$C" -endpoints "$3" -bucket "$2" -backend "127.0.0.1:$MINIO_PORT" \
-		-midway "${4:-}" | tee -a "$WORK/summary"
+		-w "${SIZE%x*}" -h "${SIZE#*x}" -wait "$WAIT" -midway "${4:-}" | tee -a "$WORK/summary"
 }
 
 # --- one process ---
@@ -130,5 +133,5 @@ stop a
 stop b
 
 echo
-echo "=== summary ($(date -u +%F), $(nproc) cores, $WORKERS workers per process) ==="
+echo "=== summary ($(date -u +%F), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $WORKERS workers per process, $SIZE JPEGs) ==="
 cat "$WORK/summary"
