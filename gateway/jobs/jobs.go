@@ -108,6 +108,7 @@ type Service struct {
 	queue   queue
 	presets *presets.Store
 	lazy    singleflight.Group // lazy renders, one per preset + key (lazy.go)
+	flights flights            // renders in progress, by original key (lazy.go)
 	events  *eventLog
 	metrics *metrics
 	node    string

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/imgate/imgate/gateway/presets"
@@ -29,6 +31,17 @@ func (s *Service) RenderMissing(ctx context.Context, preset, key string) error {
 	if !ok {
 		return fmt.Errorf("jobs: lazy: preset %q: %w", preset, storage.ErrNotFound)
 	}
+	// A job rendering this preset for key right now: wait for it instead.
+	if done := s.flights.find(key, preset); done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if _, err := s.cfg.Storage.Stat(ctx, s.resized, preset+"/"+key); err == nil {
+			return nil
+		}
+	}
 	ch := s.lazy.DoChan(preset+"/"+key, func() (any, error) {
 		// Not bound to the first caller: the others wait for the same render.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.JobTimeout)
@@ -44,6 +57,7 @@ func (s *Service) RenderMissing(ctx context.Context, preset, key string) error {
 }
 
 func (s *Service) renderOne(ctx context.Context, set presets.Set, sp presets.Stored, key string) error {
+	defer s.flights.finish(key, s.flights.start(key, []resizer.Preset{sp.Preset}))
 	rc, info, err := s.cfg.Storage.Get(ctx, s.original, key, storage.GetOptions{Length: -1})
 	if err != nil {
 		return fmt.Errorf("jobs: lazy: read original: %w", err)
@@ -73,4 +87,67 @@ func (s *Service) renderOne(ctx context.Context, set presets.Set, sp presets.Sto
 		})
 	}
 	return nil
+}
+
+// flights are the renders in progress (jobs and lazy renders), so that a
+// lazy GET waits for the job already rendering its variant.
+type flights struct {
+	mu    sync.Mutex
+	calls map[string][]*flight // by original key
+}
+
+type flight struct {
+	presets []string
+	done    chan struct{}
+}
+
+func (f *flights) start(key string, list []resizer.Preset) *flight {
+	c := &flight{done: make(chan struct{})}
+	for _, p := range list {
+		c.presets = append(c.presets, p.Name)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls == nil {
+		f.calls = map[string][]*flight{}
+	}
+	f.calls[key] = append(f.calls[key], c)
+	return c
+}
+
+func (f *flights) finish(key string, c *flight) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[key] = slices.DeleteFunc(f.calls[key], func(x *flight) bool { return x == c })
+	if len(f.calls[key]) == 0 {
+		delete(f.calls, key)
+	}
+	close(c.done)
+}
+
+// find returns the done channel of a render of preset for key in progress.
+func (f *flights) find(key, preset string) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.calls[key] {
+		if slices.Contains(c.presets, preset) {
+			return c.done
+		}
+	}
+	return nil
+}
+
+// notYetRendered drops from list the presets whose variant and siblings of
+// this original are already stored and current (rendered on demand while
+// the job waited in the queue), so the job does not render them again.
+func (s *Service) notYetRendered(ctx context.Context, args resizeArgs, set presets.Set, list []resizer.Preset) []resizer.Preset {
+	names := make([]string, len(list))
+	for i, p := range list {
+		names[i] = p.Name
+	}
+	stale, err := s.stalePresets(ctx, storage.ObjectInfo{Key: args.Key, ETag: args.ETag}, set, names)
+	if err != nil {
+		return list // render everything rather than guess
+	}
+	return slices.DeleteFunc(list, func(p resizer.Preset) bool { return !slices.Contains(stale, p.Name) })
 }

@@ -114,9 +114,11 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 		return nil, rendered{}, 0, fmt.Errorf("load preset version %d: %w", args.PresetVersion, err)
 	}
 	list := jobPresets(set, args.Presets)
+	list = s.notYetRendered(ctx, args, set, list)
 	if len(list) == 0 {
 		return nil, rendered{}, 0, nil
 	}
+	defer s.flights.finish(args.Key, s.flights.start(args.Key, list))
 
 	rc, info, err := s.cfg.Storage.Get(ctx, args.Bucket, args.Key, storage.GetOptions{Length: -1})
 	if err != nil {
