@@ -135,6 +135,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			slog.String("code", e.Code), slog.String("reason", errDetail(err)))
 	}
 	rc.code = e.Code
+	drainRefused(r)
 	if e.Code == "SlowDown" || e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -34,6 +35,7 @@ type pacedBody struct {
 	grace   time.Duration
 	start   time.Time
 	n       int64
+	reads   int   // Read calls so far
 	err     error // sticky: EOF or the first failure
 }
 
@@ -65,6 +67,7 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	if p.err != nil {
 		return 0, p.err
 	}
+	p.reads++
 	now := time.Now()
 	if p.start.IsZero() {
 		p.start = now
@@ -94,6 +97,31 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 }
 
 func (p *pacedBody) Close() error { return p.body.Close() }
+
+// maxRefusedDrain bounds how much of a refused request's body is read and
+// discarded before the error is answered.
+const maxRefusedDrain = 64 << 20
+
+// drainRefused reads what is left of a refused request's body (at most
+// maxRefusedDrain, paced), so a client still sending reads the S3 error
+// instead of a reset connection ("Connection was closed before we received
+// a valid response"). Nothing is read when the client waits for
+// 100-continue and none was sent: the answer goes first, the body never
+// comes. Larger remainders are not drained: the connection is closed after
+// the answer.
+func drainRefused(r *http.Request) {
+	p, ok := r.Body.(*pacedBody)
+	if !ok || p.err != nil {
+		return
+	}
+	if p.reads == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		return
+	}
+	if r.ContentLength > 0 && r.ContentLength-p.n > maxRefusedDrain {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(p, maxRefusedDrain))
+}
 
 func isTimeout(err error) bool {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
