@@ -8,7 +8,7 @@ import (
 
 // lanczosSteps is the resolution of the tabulated Lanczos-3 kernel: samples
 // per unit of distance. Linear interpolation between them is off by less
-// than 1e-6 (h²/8 · max|f”|), far below the 1/255 a sample is rounded to.
+// than 1e-6 (h²/8 times the largest second derivative), far below the 1/255 a sample is rounded to.
 const lanczosSteps = 1024
 
 var lanczosTab = func() []float64 {

@@ -1,5 +1,7 @@
 package jpegscale
 
+import "math/bits"
+
 // The sequential (baseline) scan decoder. Its hot loops keep the bit
 // accumulator in locals, probe the combined tables of fasthuff.go once per
 // symbol and never store a coefficient the output scale does not use: at
@@ -132,8 +134,39 @@ func dcDiff(t *huffTable, acc uint64, n uint) (int32, uint64, uint, bool) {
 	return v, acc, n, true
 }
 
+// skipAC skips a block's AC codes from zig-zag position k on by their
+// total length. coef tells whether any of them carried a coefficient; ok
+// is false for a code that is not in the table or a coefficient past the
+// block's end (only ZRL may overshoot).
+func skipAC(t *huffTable, buf []byte, acc uint64, n uint, pos, k int) (uint64, uint, int, bool, bool) {
+	skip := &t.skip
+	adv, seen := uint(0), uint(0)
+	for k < 64 {
+		if n < 32 {
+			acc, n, pos = refill(buf, acc, n, pos)
+		}
+		e := uint(skip[acc>>(64-fastBits)])
+		if e == 0 {
+			f, ok := t.slowEnt(acc, true)
+			if !ok {
+				return acc, n, pos, false, false
+			}
+			e = uint(skipOf(f))
+		}
+		acc <<= e & 0xFF
+		n -= e & 0xFF
+		adv = e >> 8
+		if adv == 0 {
+			break
+		}
+		seen |= adv
+		k += int(adv & 31)
+	}
+	return acc, n, pos, seen&32 != 0, k <= 64 || adv&32 == 0
+}
+
 // blockDC decodes a block at 1/8: its DC value becomes the pixel *dst,
-// the AC codes are skipped by their total length.
+// the AC codes are skipped.
 func (d *decoder) blockDC(s *scanComp, dst *byte) bool {
 	r := &d.ecs
 	buf, pos, acc, n := r.buf, r.pos, r.acc, r.n
@@ -146,36 +179,15 @@ func (d *decoder) blockDC(s *scanComp, dst *byte) bool {
 	}
 	s.c.pred += v
 	*dst = clamp(float32(s.c.pred)*s.qt[0] + 128)
-	skip := &s.ac.skip
-	k, adv := 1, uint(0)
-	for k < 64 {
-		if n < 32 {
-			acc, n, pos = refill(buf, acc, n, pos)
-		}
-		e := uint(skip[acc>>(64-fastBits)])
-		if e == 0 {
-			f, ok := s.ac.slowEnt(acc, true)
-			if !ok {
-				return false
-			}
-			e = uint(skipOf(f))
-		}
-		acc <<= e & 0xFF
-		n -= e & 0xFF
-		adv = e >> 8
-		if adv == 0 {
-			break
-		}
-		k += int(adv & 31)
-	}
+	acc, n, pos, _, ok = skipAC(s.ac, buf, acc, n, pos, 1)
 	r.pos, r.acc, r.n = pos, acc, n
-	// a coefficient past the block's end (only ZRL may overshoot)
-	return k <= 64 || adv&32 == 0
+	return ok
 }
 
 // blockAC decodes a block into d.blk (dequantized, natural order), storing
-// only the coefficients the output scale uses (d.needMask); d.blkAC tells
-// whether any AC coefficient was non-zero.
+// only the coefficients the output scale uses (d.needMask); past the last
+// of them the codes are skipped. d.blkAC tells whether any AC coefficient
+// was non-zero.
 func (d *decoder) blockAC(s *scanComp) bool {
 	r := &d.ecs
 	buf, pos, acc, n := r.buf, r.pos, r.acc, r.n
@@ -188,9 +200,19 @@ func (d *decoder) blockAC(s *scanComp) bool {
 	}
 	s.c.pred += v
 	qt, blk, need := s.qt, &d.blk, d.needMask
+	last := 63 - bits.LeadingZeros64(need)
 	blk[0] = float32(s.c.pred) * qt[0]
 	fast := &s.ac.fast
 	for k := 1; k < 64; {
+		if k > last {
+			var coef bool
+			acc, n, pos, coef, ok = skipAC(s.ac, buf, acc, n, pos, k)
+			d.blkAC = d.blkAC || coef
+			if !ok {
+				return false
+			}
+			break
+		}
 		if n < 32 {
 			acc, n, pos = refill(buf, acc, n, pos)
 		}

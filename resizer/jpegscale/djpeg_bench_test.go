@@ -53,8 +53,9 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkBaselineVsDjpeg decodes every baseline corpus JPEG at 1/8 (the
-// scale the classic presets use) and at 1/1, and runs `djpeg -scale 1/N`
+// BenchmarkBaselineVsDjpeg decodes every baseline corpus JPEG of 1 MP or
+// more at 1/8, 1/4 (the scales the classic presets use: bench/jpegplan
+// tells which) and 1/1, and runs `djpeg -scale 1/N`
 // (libjpeg-turbo, process start and PPM output included) on the same file
 // as many times. Both are measured in CPU time, which a loaded machine
 // disturbs less than wall time, and reported as MB/s of entropy-coded data
@@ -76,7 +77,7 @@ func BenchmarkBaselineVsDjpeg(b *testing.B) {
 			continue
 		}
 		ecs := float64(entropyBytes(data))
-		for _, denom := range []int{8, 1} {
+		for _, denom := range []int{8, 4, 1} {
 			name := strings.TrimSuffix(filepath.Base(f), ".jpg") + "/1_" + string(rune('0'+denom))
 			b.Run(name, func(b *testing.B) {
 				start := cpuTime(b)
