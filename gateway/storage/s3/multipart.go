@@ -38,7 +38,7 @@ func (s *Store) PutPart(ctx context.Context, bucket, key, uploadID string, partN
 	if !plausibleUploadID(uploadID) {
 		return storage.PartInfo{}, fmt.Errorf("s3 put part: %w: %q", storage.ErrUploadNotFound, uploadID)
 	}
-	var o minio.PutObjectPartOptions
+	o := minio.PutObjectPartOptions{DisableContentSha256: true} // see body.go
 	if md5sum != nil {
 		o.Md5Base64 = base64.StdEncoding.EncodeToString(md5sum)
 	}
@@ -50,7 +50,7 @@ func (s *Store) PutPart(ctx context.Context, bucket, key, uploadID string, partN
 		defer cleanup()
 		r, size = body, n
 	}
-	p, err := s.core.PutObjectPart(ctx, bucket, key, uploadID, partNumber, ctxReader{ctx, r}, size, o)
+	p, err := s.core.PutObjectPart(ctx, bucket, key, uploadID, partNumber, newFinalByteReader(ctx, r, size), size, o)
 	if err != nil {
 		return storage.PartInfo{}, wrap(fmt.Sprintf("put part %d", partNumber), bucket, key, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"iter"
 	"strings"
@@ -17,12 +18,14 @@ import (
 	"github.com/imgate/imgate/gateway/storage"
 )
 
-// putOptions converts storage options to minio-go's.
+// putOptions converts storage options to minio-go's. Bodies are sent as
+// UNSIGNED-PAYLOAD (see body.go).
 func putOptions(o storage.PutOptions) minio.PutObjectOptions {
 	return minio.PutObjectOptions{
-		ContentType:  o.ContentType,
-		CacheControl: o.CacheControl,
-		UserMetadata: o.Metadata,
+		ContentType:          o.ContentType,
+		CacheControl:         o.CacheControl,
+		UserMetadata:         o.Metadata,
+		DisableContentSha256: true,
 	}
 }
 
@@ -70,7 +73,7 @@ func (s *Store) putSingle(ctx context.Context, bucket, key string, r io.Reader, 
 	if opts.MD5 != nil {
 		md5b64 = base64.StdEncoding.EncodeToString(opts.MD5)
 	}
-	ui, err := s.core.PutObject(ctx, bucket, key, ctxReader{ctx, r}, size, md5b64, "", putOptions(opts))
+	ui, err := s.core.PutObject(ctx, bucket, key, newFinalByteReader(ctx, r, size), size, md5b64, "", putOptions(opts))
 	if err != nil {
 		return storage.ObjectInfo{}, wrap("put", bucket, key, err)
 	}
@@ -78,7 +81,10 @@ func (s *Store) putSingle(ctx context.Context, bucket, key string, r io.Reader, 
 }
 
 // putStream uploads r in PartSize parts through a multipart upload, reusing
-// buf for every part, and aborts the upload on any failure.
+// buf for every part, and aborts the upload on any failure. Each part is
+// read whole before it is sent, and the upload is completed only after r
+// has ended cleanly. The MD5 of the whole body is computed only when there
+// is one to check.
 func (s *Store) putStream(ctx context.Context, bucket, key string, r io.Reader, buf []byte, size int64, opts storage.PutOptions) (storage.ObjectInfo, error) {
 	id, err := s.core.NewMultipartUpload(ctx, bucket, key, putOptions(opts))
 	if err != nil {
@@ -92,7 +98,10 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, r io.Reader, 
 			_ = s.core.AbortMultipartUpload(actx, bucket, key, id)
 		}
 	}()
-	whole := md5.New()
+	var whole hash.Hash
+	if opts.MD5 != nil {
+		whole = md5.New()
+	}
 	var (
 		parts []minio.CompletePart
 		total int64
@@ -106,10 +115,12 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, r io.Reader, 
 		if n == 0 && num > 1 {
 			break
 		}
-		whole.Write(buf[:n])
+		if whole != nil {
+			whole.Write(buf[:n])
+		}
 		sum := md5.Sum(buf[:n])
 		p, err := s.core.PutObjectPart(ctx, bucket, key, id, num, bytes.NewReader(buf[:n]), int64(n),
-			minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(sum[:])})
+			minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(sum[:]), DisableContentSha256: true})
 		if err != nil {
 			return storage.ObjectInfo{}, wrap("put part", bucket, key, err)
 		}
@@ -122,7 +133,7 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, r io.Reader, 
 	if size >= 0 && total != size {
 		return storage.ObjectInfo{}, fmt.Errorf("s3 put %s/%s: body of %d bytes, declared %d", bucket, key, total, size)
 	}
-	if opts.MD5 != nil && !bytes.Equal(opts.MD5, whole.Sum(nil)) {
+	if whole != nil && !bytes.Equal(opts.MD5, whole.Sum(nil)) {
 		return storage.ObjectInfo{}, fmt.Errorf("s3 put %s/%s: %w", bucket, key, storage.ErrBadDigest)
 	}
 	ui, err := s.core.CompleteMultipartUpload(ctx, bucket, key, id, parts, putOptions(opts))

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage, opts ...Opti
 		{"ConcurrentPuts", testConcurrentPuts},
 		{"ConcurrentPutDelete", testConcurrentPutDelete},
 		{"CancelPut", testCancelPut},
+		{"LateFailure", testLateFailure},
 		{"Multipart", testMultipart},
 		{"MultipartTwoParts", testMultipartTwoParts},
 		{"MultipartAbort", testMultipartAbort},
