@@ -198,6 +198,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.statsErr = msg.Err
 		if msg.Err == nil {
 			m.header.Stats = msg.Stats
+			m.header.Webhooks = msg.Webhooks
 		}
 		return m, nil
 	case tickMsg:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/imgate/imgate/gateway/adminapi"
 	"github.com/imgate/imgate/internal/testenv"
 )
 
@@ -142,7 +143,9 @@ func TestWebhooks(t *testing.T) {
 	}
 	secret := webhookSecret()
 	rcv := startReceiver(t, b, secret, 2)
-	srv := startServe(t, serveOptions{Env: []string{"IMGATE_WEBHOOK_SECRET=" + secret}, Args: []string{"--webhook-url", rcv.URL}})
+	// A second endpoint nobody listens on: its deliveries keep failing.
+	dead := "http://" + testenv.FreeAddr(t) + "/gone"
+	srv := startServe(t, serveOptions{Env: []string{"IMGATE_WEBHOOK_SECRET=" + secret}, Args: []string{"--webhook-url", rcv.URL + "," + dead}})
 	cl := jobsClient(t, srv)
 	ctx := context.Background()
 	put := func(key string, data []byte) {
@@ -203,6 +206,26 @@ func TestWebhooks(t *testing.T) {
 	if code, _, _ := getImage(t, srv, mintToken(t, srv, "other/"), "hooks/a.jpg", ""); code != 401 {
 		t.Fatalf("token not covering the key: %d", code)
 	}
+
+	// The failing endpoint is listed for the admin, and the dashboard shows it.
+	var failing adminapi.WebhookDeliveries
+	if code := jobsAdmin(t, srv, "GET", "/v1/admin/webhooks", nil, &failing); code != 200 || failing.URLs != 2 || len(failing.Deliveries) == 0 {
+		t.Fatalf("GET /v1/admin/webhooks: %d %+v", code, failing)
+	}
+	deadOnes := 0
+	for _, d := range failing.Deliveries {
+		if d.URL == dead {
+			deadOnes++
+			if d.Attempts < 1 || !strings.Contains(d.LastError, "connection refused") || d.ID == "" || d.State == "completed" {
+				t.Fatalf("failing delivery %+v", d)
+			}
+		}
+	}
+	if deadOnes == 0 {
+		t.Fatalf("no failing delivery to %s listed: %+v", dead, failing)
+	}
+	pane := startAdminInTmux(t, srv)
+	pane.waitText(30*time.Second, "webhooks failing", strings.TrimSuffix(strings.TrimPrefix(dead, "http://"), "/gone")+": connect")
 
 	// kill -9 right after the uploads: every event still arrives.
 	var keys []string

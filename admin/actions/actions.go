@@ -39,8 +39,9 @@ type (
 	}
 	// StatsMsg carries the job statistics.
 	StatsMsg struct {
-		Stats adminapi.Stats
-		Err   error
+		Stats    adminapi.Stats
+		Webhooks adminapi.WebhookDeliveries // failing deliveries (empty when the server has none or no such API)
+		Err      error
 	}
 	// PresetsLoadedMsg carries the preset list after a load or a change.
 	PresetsLoadedMsg struct {
@@ -120,7 +121,11 @@ func LoadStats(c *common.Common) tea.Cmd {
 		ctx, cancel := c.Call()
 		defer cancel()
 		s, err := c.Client.Stats(ctx)
-		return StatsMsg{Stats: s, Err: err}
+		if err != nil {
+			return StatsMsg{Err: err}
+		}
+		wh, _ := c.Client.Webhooks(ctx) // best effort: an older server has no such API
+		return StatsMsg{Stats: s, Webhooks: wh}
 	}
 }
 

@@ -43,6 +43,8 @@ type Client interface {
 	Retry(ctx context.Context, id int64) (adminapi.Job, error)
 	Cancel(ctx context.Context, id int64) (adminapi.Job, error)
 	Stats(ctx context.Context) (adminapi.Stats, error)
+	// Webhooks lists the webhook deliveries that are failing.
+	Webhooks(ctx context.Context) (adminapi.WebhookDeliveries, error)
 
 	Presets(ctx context.Context) (adminapi.PresetList, error)
 	CreatePreset(ctx context.Context, p adminapi.Preset) (adminapi.PresetList, error)

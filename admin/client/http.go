@@ -212,6 +212,13 @@ func (c *HTTP) Stats(ctx context.Context) (adminapi.Stats, error) {
 	return out, err
 }
 
+// Webhooks implements Client.
+func (c *HTTP) Webhooks(ctx context.Context) (adminapi.WebhookDeliveries, error) {
+	var out adminapi.WebhookDeliveries
+	err := c.do(ctx, http.MethodGet, "/v1/admin/webhooks", nil, nil, &out)
+	return out, err
+}
+
 // Presets implements Client.
 func (c *HTTP) Presets(ctx context.Context) (adminapi.PresetList, error) {
 	var out adminapi.PresetList

@@ -76,7 +76,7 @@ func (s *Service) emitJob(ctx context.Context, id int64) {
 // River stopped and handed over its last events) it emits what is left.
 func (s *Service) announceFinished(ctx context.Context, finished <-chan *river.Event) {
 	emit := func(ev *river.Event) {
-		if ev.Job != nil {
+		if ev.Job != nil && ev.Job.Kind == jobKind { // not other kinds (webhook deliveries)
 			s.emitJob(ctx, ev.Job.ID)
 		}
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -79,7 +82,16 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	resp, err := w.s.cfg.Client.Do(req)
 	if err != nil {
 		w.s.cfg.Logger.InfoContext(ctx, "webhook delivery failed", "id", a.ID, "url", a.URL, "attempt", job.Attempt, "err", err)
-		return fmt.Errorf("POST %s: %w", a.URL, err)
+		// The URL and address are in the delivery already: keep what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Err != nil {
+			err = oe.Err
+		}
+		return fmt.Errorf("%w", err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -87,8 +99,8 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
 	case resp.StatusCode == http.StatusGone:
-		return river.JobCancel(fmt.Errorf("POST %s: 410 Gone: the receiver refuses further deliveries", a.URL))
+		return river.JobCancel(errors.New("HTTP 410 Gone: the receiver refuses further deliveries"))
 	}
 	w.s.cfg.Logger.InfoContext(ctx, "webhook delivery failed", "id", a.ID, "url", a.URL, "attempt", job.Attempt, "status", resp.StatusCode)
-	return fmt.Errorf("POST %s: HTTP %d", a.URL, resp.StatusCode)
+	return fmt.Errorf("HTTP %d", resp.StatusCode)
 }

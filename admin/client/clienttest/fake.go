@@ -26,6 +26,7 @@ type Fake struct {
 	jobs     map[int64]adminapi.Job
 	presets  adminapi.PresetList
 	stats    adminapi.Stats
+	webhooks adminapi.WebhookDeliveries
 	backfill *adminapi.Backfill
 	// Err, when not nil, is returned by every request.
 	Err error
@@ -60,6 +61,9 @@ func NewFake(jobs []adminapi.Job, presets []adminapi.Preset) *Fake {
 
 // SetStats sets what Stats returns.
 func (f *Fake) SetStats(s adminapi.Stats) { f.mu.Lock(); f.stats = s; f.mu.Unlock() }
+
+// SetWebhooks sets what Webhooks returns.
+func (f *Fake) SetWebhooks(w adminapi.WebhookDeliveries) { f.mu.Lock(); f.webhooks = w; f.mu.Unlock() }
 
 // SetBackfill sets what Backfill returns (nil: not found).
 func (f *Fake) SetBackfill(b *adminapi.Backfill) { f.mu.Lock(); f.backfill = b; f.mu.Unlock() }
@@ -137,6 +141,13 @@ func (f *Fake) setState(name string, id int64, state string) (adminapi.Job, erro
 	j.State = state
 	f.jobs[id] = j
 	return j, nil
+}
+
+// Webhooks implements client.Client (not in Calls: it rides along with Stats).
+func (f *Fake) Webhooks(context.Context) (adminapi.WebhookDeliveries, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.webhooks, f.Err
 }
 
 // Retry implements client.Client.

@@ -5,6 +5,7 @@ package header
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -28,13 +29,15 @@ const (
 
 // Model is the header.
 type Model struct {
-	c      *common.Common
-	width  int
-	URL    string
-	Conn   Conn
-	Stats  adminapi.Stats
-	Tabs   []string
-	Active int
+	c     *common.Common
+	width int
+	URL   string
+	Conn  Conn
+	Stats adminapi.Stats
+	// Webhooks are the failing webhook deliveries, shown when there are any.
+	Webhooks adminapi.WebhookDeliveries
+	Tabs     []string
+	Active   int
 }
 
 // New returns a header for the server at url.
@@ -91,6 +94,10 @@ func (m Model) View() string {
 		conn = s.Error.Render("✗ offline")
 	}
 	title := s.Title.Render("imgate admin") + s.Muted.Render(" · "+m.URL)
+	if d := m.Webhooks.Deliveries; len(d) > 0 {
+		// Newest first: the latest failure says what is wrong.
+		title += "  " + s.Error.Render(fmt.Sprintf("webhooks failing %d", len(d))) + s.Muted.Render(" · "+hostOf(d[0].URL)+": "+d[0].LastError)
+	}
 	gap := w - lipgloss.Width(conn) - 1
 	line1 := common.Fit(title, gap) + " " + conn
 
@@ -119,4 +126,12 @@ func (m Model) View() string {
 	}
 	line4 := common.Fit(strings.Join(tabs, "│"), w)
 	return line1 + "\n" + line2 + "\n" + line3 + "\n" + line4
+}
+
+// hostOf is the host of a URL (the URL itself when it has none).
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return u
 }

@@ -47,6 +47,15 @@ func TestViewFitsWidth(t *testing.T) {
 			}
 		}
 	}
+	if strings.Contains(ansi.Strip(m.View()), "webhooks") {
+		t.Error("webhooks shown with no failing delivery")
+	}
+	m.SetSize(200, Height)
+	m.Webhooks = adminapi.WebhookDeliveries{URLs: 1, Deliveries: []adminapi.WebhookDelivery{
+		{URL: "http://app.example/hooks", State: "retryable", Attempts: 3, LastError: "HTTP 500"}}}
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "webhooks failing 1") || !strings.Contains(v, "app.example: HTTP 500") {
+		t.Errorf("failing webhook not shown:\n%s", v)
+	}
 	m.Conn = Offline
 	if !strings.Contains(ansi.Strip(m.View()), "✗ offline") {
 		t.Error("offline not shown")
