@@ -109,13 +109,14 @@ type Durations struct {
 
 // Preset is a size preset (see resizer.Preset for the meaning of each field).
 type Preset struct {
-	Name       string `json:"name"`
-	Geometry   string `json:"geometry"`
-	Format     string `json:"format,omitempty"`
-	Quality    int    `json:"quality,omitempty"`
-	Crop       bool   `json:"crop,omitempty"`
-	Gravity    string `json:"gravity,omitempty"`
-	Background string `json:"background,omitempty"`
+	Name       string   `json:"name"`
+	Geometry   string   `json:"geometry"`
+	Format     string   `json:"format,omitempty"`
+	Quality    int      `json:"quality,omitempty"`
+	Crop       bool     `json:"crop,omitempty"`
+	Gravity    string   `json:"gravity,omitempty"`
+	Background string   `json:"background,omitempty"`
+	Formats    []string `json:"formats,omitempty"` // sibling formats: "avif", "webp"
 }
 
 // PresetList is the current preset set and its version (bumped on every change).

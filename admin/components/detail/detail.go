@@ -204,7 +204,11 @@ func (m *Model) lines() []string {
 		lines = append(lines, s.Muted.Render("  none written yet"))
 	}
 	for _, v := range j.Variants {
-		lines = append(lines, common.Fit(fmt.Sprintf("  %-12s %5d×%-5d %10s %7s  %s", v.Preset, v.Width, v.Height, humanBytes(v.Bytes), common.FormatMS(v.MS), v.Key), w))
+		name := v.Preset
+		if v.Format != "" { // a sibling: "150x.avif"
+			name += "." + v.Format
+		}
+		lines = append(lines, common.Fit(fmt.Sprintf("  %-12s %5d×%-5d %10s %7s  %s", name, v.Width, v.Height, humanBytes(v.Bytes), common.FormatMS(v.MS), v.Key), w))
 	}
 	lines = append(lines, "")
 	lines = append(lines, s.Header.Render(common.Cut(fmt.Sprintf("ERRORS (%d)", len(j.Errors)), w)))

@@ -25,11 +25,12 @@ const (
 	fCrop
 	fGravity
 	fBackground
+	fFormats
 	nFields
 )
 
-var fieldLabels = [nFields]string{"name", "geometry", "format", "quality", "crop", "gravity", "background"}
-var fieldHints = [nFields]string{"default: the geometry", "e.g. 150x, x150, 50x50^, 50%", "jpeg, png, gif; empty = as input", "1-100; empty = 85", "y/n (with ^)", "center, north, …", "#rrggbb behind alpha"}
+var fieldLabels = [nFields]string{"name", "geometry", "format", "quality", "crop", "gravity", "background", "siblings"}
+var fieldHints = [nFields]string{"default: the geometry", "e.g. 150x, x150, 50x50^, 50%", "jpeg, png, gif; empty = as input", "1-100; empty = 85", "y/n (with ^)", "center, north, …", "#rrggbb behind alpha", "avif, webp; empty = none"}
 
 // validateDueMsg fires Debounce after the last change of the form.
 type validateDueMsg struct{ seq int }
@@ -83,6 +84,7 @@ func (f *form) errorText() string {
 func (f *form) preset() (adminapi.Preset, error) {
 	v := func(i int) string { return strings.TrimSpace(f.inputs[i].Value()) }
 	p := adminapi.Preset{Name: v(fName), Geometry: v(fGeometry), Format: v(fFormat), Gravity: v(fGravity), Background: v(fBackground)}
+	p.Formats = strings.FieldsFunc(v(fFormats), func(r rune) bool { return r == ',' || r == ' ' })
 	if p.Name == "" {
 		p.Name = p.Geometry
 	}
@@ -105,7 +107,7 @@ func (f *form) preset() (adminapi.Preset, error) {
 
 // localValidate checks the form with the resizer's own parser.
 func localValidate(p adminapi.Preset) error {
-	rp := resizer.Preset{Name: p.Name, Geometry: p.Geometry, Format: p.Format, Quality: p.Quality, Crop: p.Crop, Gravity: p.Gravity, Background: p.Background}
+	rp := resizer.Preset{Name: p.Name, Geometry: p.Geometry, Format: p.Format, Quality: p.Quality, Crop: p.Crop, Gravity: p.Gravity, Background: p.Background, Formats: p.Formats}
 	if err := rp.Validate(); err != nil {
 		var re *resizer.Error
 		if errors.As(err, &re) && re.Msg != "" {
@@ -120,7 +122,7 @@ func localValidate(p adminapi.Preset) error {
 func (f *form) fill(p adminapi.Preset, editing string) tea.Cmd {
 	f.editing = editing
 	f.saving, f.saveErr, f.apiVal = false, "", nil
-	vals := [nFields]string{p.Name, p.Geometry, p.Format, "", "", p.Gravity, p.Background}
+	vals := [nFields]string{p.Name, p.Geometry, p.Format, "", "", p.Gravity, p.Background, strings.Join(p.Formats, ",")}
 	if p.Quality != 0 {
 		vals[fQuality] = strconv.Itoa(p.Quality)
 	}
