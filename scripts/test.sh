@@ -11,7 +11,7 @@
 # Environment:
 #   CI=true            integration tests fail (instead of skipping) when a real server/client is missing
 #   IMGATE_CACHE       cache of built tools (default ~/.cache/imgate-ci)
-#   IMGATE_FUZZTIME    time per fuzz target (default 30s; 0 skips fuzzing)
+#   IMGATE_FUZZTIME    time per fuzz target (default 20s; 0 skips fuzzing)
 #   IMGATE_TEST_RUN    pass -run to go test (debugging a subset)
 set -euo pipefail
 
@@ -22,7 +22,7 @@ BIN=$CACHE/bin
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 STATICCHECK_VERSION=v0.8.2
-FUZZTIME=${IMGATE_FUZZTIME:-30s}
+FUZZTIME=${IMGATE_FUZZTIME:-20s}
 mkdir -p "$BIN"
 export PATH="$BIN:$PATH"
 
