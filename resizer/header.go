@@ -131,6 +131,8 @@ func jpegHeader(b []byte) (header, error) {
 			if o := tiffOrientation(seg[6:]); o != 0 && h.orientation == 1 {
 				h.orientation = o
 			}
+		case m == 0xe2 && bytes.HasPrefix(seg, []byte("ICC_PROFILE\x00")):
+			h.icc = appendICCChunk(h.icc, seg[12:])
 		case m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc:
 			if sawSOF {
 				return h, errors.New("more than one frame header")
@@ -239,6 +241,9 @@ func pngHeader(b []byte) (header, error) {
 			if o := tiffOrientation(d); o != 0 {
 				h.orientation = o
 			}
+		}
+		if typ == "iCCP" && end <= uint64(len(b)) {
+			h.icc = pngICC(b[pos+8 : pos+8+int(n)])
 		}
 		if typ == "acTL" && n >= 8 && end <= uint64(len(b)) {
 			h.frames = int(binary.BigEndian.Uint32(b[pos+8:]))

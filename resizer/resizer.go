@@ -94,6 +94,7 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 		return source, nil, err
 	}
 	data = nil //nolint:ineffassign // let the GC take the encoded bytes
+	convertColour(p.hdr, inters, gray)
 	if m := smallest(inters); m != nil {
 		source.Thumb = thumbnail(m, ThumbSize)
 	}
