@@ -175,12 +175,14 @@ func TestBrowserUppy(t *testing.T) {
 		})
 	}
 
-	t.Run("over max_bytes", func(t *testing.T) {
-		over := writeFile(t, dir, "over.jpg", noiseJPEG(t, 600, 450, 2))
-		run := runUppy(t, b, pageURL+"?mode=companion&max_bytes=100000", over)
-		if len(run.Results) != 1 || run.Results[0].OK || !strings.Contains(run.Results[0].Error, "EntityTooLarge") ||
-			!strings.Contains(run.Shown, "EntityTooLarge") {
-			t.Fatalf("upload over the token's max_bytes: %+v\nshown: %s", run.Results, run.Shown)
-		}
-	})
+	over := writeFile(t, dir, "over.jpg", noiseJPEG(t, 600, 450, 2))
+	for _, mode := range []string{"credentials", "companion"} {
+		t.Run("over max_bytes "+mode, func(t *testing.T) {
+			run := runUppy(t, b, pageURL+"?mode="+mode+"&max_bytes=100000", over)
+			if len(run.Results) != 1 || run.Results[0].OK || !strings.Contains(run.Results[0].Error, "EntityTooLarge") ||
+				!strings.Contains(run.Shown, "EntityTooLarge") {
+				t.Fatalf("upload over the token's max_bytes: %+v\nshown: %s", run.Results, run.Shown)
+			}
+		})
+	}
 }

@@ -314,6 +314,12 @@ func TestUploadToken(t *testing.T) {
 	if minio.ToErrorResponse(err).Code != "AccessDenied" {
 		t.Fatalf("upload outside the prefix: %v", err)
 	}
+	// max_bytes is signed into the credentials.
+	big := append(append([]byte{}, img...), make([]byte, 1<<20)...)
+	_, err = c.PutObject(ctx, orig, "users/7/big.png", bytes.NewReader(big), int64(len(big)), minio.PutObjectOptions{})
+	if minio.ToErrorResponse(err).Code != "EntityTooLarge" || e.exists("users/7/big.png") {
+		t.Fatalf("upload over max_bytes: %v", err)
+	}
 	// Upload only: the page cannot read back or delete what is there.
 	if _, err := c.StatObject(ctx, orig, "users/7/a.png", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "AccessDenied" {
 		t.Fatalf("read with page credentials: %v", err)
