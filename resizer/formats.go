@@ -111,5 +111,5 @@ func (p Preset) Equal(q Preset) bool {
 	return p.Name == q.Name && p.Geometry == q.Geometry && p.Format == q.Format &&
 		p.Quality == q.Quality && p.Crop == q.Crop && p.Gravity == q.Gravity &&
 		p.Background == q.Background && p.KeepMetadata == q.KeepMetadata &&
-		slices.Equal(p.Formats, q.Formats)
+		slices.Equal(p.Formats, q.Formats) && (p.Animated == nil || *p.Animated) == (q.Animated == nil || *q.Animated)
 }

@@ -146,6 +146,9 @@ func defaultOutput(h header) string {
 	case "heif", "avif":
 		return "jpeg"
 	}
+	if isAnimated(h) {
+		return "gif" // the one animated format variants are written in
+	}
 	if f, ok := formatAliases[h.format]; ok && f == h.format {
 		return h.format
 	}

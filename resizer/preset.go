@@ -26,6 +26,9 @@ type Preset struct {
 	// Formats adds sibling variants in these formats ("avif", "webp") next
 	// to the primary, at SiblingKey; served by content negotiation.
 	Formats []string `json:"formats,omitempty"`
+	// Animated: an animated GIF/WebP original gives an animated GIF variant
+	// (nil or true, the default) or its first frame (false).
+	Animated *bool `json:"animated,omitempty"`
 }
 
 var gravities = map[string]bool{

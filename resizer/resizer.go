@@ -93,6 +93,10 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 	if err != nil {
 		return source, nil, err
 	}
+	var raw []byte // an animation's frames are decoded after the stills
+	if isAnimated(p.hdr) {
+		raw = data
+	}
 	data = nil //nolint:ineffassign // let the GC take the encoded bytes
 	convertColour(p.hdr, inters, gray)
 	if m := smallest(inters); m != nil {
@@ -102,6 +106,9 @@ func (r *Resizer) Resize(ctx context.Context, src io.Reader, presets []Preset) (
 		return source, nil, err
 	}
 	variants, err := render(ctx, presets, p.geoms, p.sizes, inters, defaultOutput(p.hdr), gray, pal)
+	if err == nil && raw != nil {
+		err = r.animateInBudget(ctx, p, raw, presets, variants, &got)
+	}
 	return source, variants, err
 }
 

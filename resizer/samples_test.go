@@ -1,10 +1,13 @@
 package resizer
 
 import (
+	"bytes"
 	"fmt"
+	"image/gif"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -207,4 +210,77 @@ func TestSampleColour(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSampleAnimation: animated GIF and WebP originals give animated GIF
+// variants with the original's frame count, delays and loop count, at the
+// still's size; "animated": false gives the first frame.
+func TestSampleAnimation(t *testing.T) {
+	rz := New(Options{})
+	dir := samplesDir(t)
+	still := false
+	for _, tc := range []struct {
+		file   string
+		frames int
+		delays []int // 1/100 s; nil: the corpus GIF's own
+		loop   int
+	}{
+		{"anim3.gif", 3, []int{8, 12, 20}, -2}, // -2: the source GIF's own
+		{"anim3.webp", 3, []int{8, 12, 20}, 2}, // ANIM loop 3 = played 3 times
+		{"anim.webp", 24, nil, 0},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, vs := resizeBytes(t, rz, b, Preset{Geometry: "50x50"}, Preset{Geometry: "x150"},
+			Preset{Name: "still", Geometry: "50x50", Animated: &still}, Preset{Name: "jpeg", Geometry: "50x50", Format: "jpeg"})
+		if src.Frames != tc.frames {
+			t.Errorf("%s: source frames %d, want %d", tc.file, src.Frames, tc.frames)
+		}
+		want := tc.delays
+		if want == nil {
+			g, err := gif.DecodeAll(bytes.NewReader(readCorpus(t, "g01_notime_14x25_anim24.gif")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = g.Delay
+		}
+		if tc.loop == -2 {
+			g, err := gif.DecodeAll(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.loop = g.LoopCount
+		}
+		for _, v := range vs {
+			if v.Format == "jpeg" {
+				continue
+			}
+			g, err := gif.DecodeAll(bytes.NewReader(v.Data))
+			if err != nil {
+				t.Fatalf("%s %s: %v", tc.file, v.Preset, err)
+			}
+			n := tc.frames
+			if v.Preset == "still" {
+				n = 1
+			}
+			if len(g.Image) != n || g.Config.Width != v.Width || g.Config.Height != v.Height {
+				t.Errorf("%s %s: %d frames %dx%d, want %d at %dx%d", tc.file, v.Preset, len(g.Image), g.Config.Width, g.Config.Height, n, v.Width, v.Height)
+				continue
+			}
+			if n > 1 && (!slices.Equal(g.Delay, want) || g.LoopCount != tc.loop) {
+				t.Errorf("%s %s: delays %v loop %d, want %v loop %d", tc.file, v.Preset, g.Delay, g.LoopCount, want, tc.loop)
+			}
+		}
+	}
+}
+
+func readCorpus(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.Corpus(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

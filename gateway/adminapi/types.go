@@ -116,7 +116,8 @@ type Preset struct {
 	Crop       bool     `json:"crop,omitempty"`
 	Gravity    string   `json:"gravity,omitempty"`
 	Background string   `json:"background,omitempty"`
-	Formats    []string `json:"formats,omitempty"` // sibling formats: "avif", "webp"
+	Formats    []string `json:"formats,omitempty"`  // sibling formats: "avif", "webp"
+	Animated   *bool    `json:"animated,omitempty"` // false: animated originals give their first frame
 }
 
 // PresetList is the current preset set and its version (bumped on every change).

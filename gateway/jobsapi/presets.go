@@ -15,14 +15,14 @@ import (
 func toWire(p resizer.Preset) adminapi.Preset {
 	return adminapi.Preset{
 		Name: p.Name, Geometry: p.Geometry, Format: p.Format, Quality: p.Quality,
-		Crop: p.Crop, Gravity: p.Gravity, Background: p.Background, Formats: p.Formats,
+		Crop: p.Crop, Gravity: p.Gravity, Background: p.Background, Formats: p.Formats, Animated: p.Animated,
 	}
 }
 
 func fromWire(p adminapi.Preset) resizer.Preset {
 	return resizer.Preset{
 		Name: p.Name, Geometry: p.Geometry, Format: p.Format, Quality: p.Quality,
-		Crop: p.Crop, Gravity: p.Gravity, Background: p.Background, Formats: p.Formats,
+		Crop: p.Crop, Gravity: p.Gravity, Background: p.Background, Formats: p.Formats, Animated: p.Animated,
 	}
 }
 
