@@ -1,6 +1,9 @@
 package resizer
 
-import "context"
+import (
+	"context"
+	"runtime/debug"
+)
 
 // The WebAssembly decoders (libheif, libavif, libwebp's animation decoder,
 // run by wazero) instantiate a module per decode whose linear memory holds
@@ -72,7 +75,13 @@ func acquireWASM(ctx context.Context, h header) (release func(), err error) {
 	}
 	select {
 	case wasmSlot <- struct{}{}:
-		return func() { <-wasmSlot }, nil
+		return func() {
+			// The module's linear memory (hundreds of MB for a photo) is
+			// garbage now; collect it before the next decode can grow
+			// another, so one decode's worth is what the process holds.
+			debug.FreeOSMemory()
+			<-wasmSlot
+		}, nil
 	case <-ctx.Done():
 		return nil, stopped(ctx)
 	}
