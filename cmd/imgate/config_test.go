@@ -21,7 +21,7 @@ func unsetEnv(t *testing.T, name string) {
 // TestServeConfigPrecedence: the command line wins over IMGATE_* env, env
 // over the --config file, the file over the default.
 func TestServeConfigPrecedence(t *testing.T) {
-	for _, name := range []string{"IMGATE_BODY_MIN_RATE", "IMGATE_BODY_IDLE_TIMEOUT", "IMGATE_MAX_UPLOADS_PER_CLIENT", "IMGATE_MAX_UPLOAD_BYTES", "IMGATE_LISTEN", "IMGATE_S3_PATH_STYLE", "IMGATE_CONFIG", "IMGATE_DATA"} {
+	for _, name := range []string{"IMGATE_BODY_MIN_RATE", "IMGATE_MULTIPART_EXPIRY", "IMGATE_BODY_IDLE_TIMEOUT", "IMGATE_MAX_UPLOADS_PER_CLIENT", "IMGATE_MAX_UPLOAD_BYTES", "IMGATE_LISTEN", "IMGATE_S3_PATH_STYLE", "IMGATE_CONFIG", "IMGATE_DATA"} {
 		unsetEnv(t, name)
 	}
 	tests := []struct {
@@ -58,7 +58,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 		{name: "unknown file key", file: `{"max_upload_bytes": 1}`, wantErr: `unknown setting "max_upload_bytes"`},
 		{name: "file not an object", file: `["listen"]`, wantErr: "not a JSON object"},
 		{name: "pacing flags from each source", args: []string{"--body-idle-timeout", "5s"},
-			env: map[string]string{"IMGATE_BODY_MIN_RATE": "2048"}, file: `{"max-uploads-per-client": 3, "body-min-rate": 1}`,
+			env: map[string]string{"IMGATE_BODY_MIN_RATE": "2048"}, file: `{"max-uploads-per-client": 3, "body-min-rate": 1, "multipart-expiry": "2h"}`,
 			wantMax: 100 << 20, listen: defaultListen, path: true, idle: 5 * time.Second, rate: 2048, perClient: 3},
 		{name: "negative min rate", args: []string{"--body-min-rate", "-1"}, wantErr: "--body-min-rate must be ≥ 0"},
 		{name: "invalid after merge", args: []string{"--max-upload-bytes", "0"}, file: `{"max-upload-bytes": 5}`, wantErr: "--max-upload-bytes must be positive"},
@@ -95,6 +95,9 @@ func TestServeConfigPrecedence(t *testing.T) {
 			if cfg.maxUploadBytes != tt.wantMax || cfg.listen != tt.listen || cfg.s3PathStyle != tt.path {
 				t.Errorf("max-upload-bytes %d listen %q s3-path-style %v, want %d %q %v",
 					cfg.maxUploadBytes, cfg.listen, cfg.s3PathStyle, tt.wantMax, tt.listen, tt.path)
+			}
+			if tt.idle != 0 && cfg.multipartExpiry != 2*time.Hour {
+				t.Errorf("multipart-expiry %v, want 2h from the file", cfg.multipartExpiry)
 			}
 			if tt.idle != 0 && (cfg.bodyIdleTimeout != tt.idle || cfg.bodyMinRate != tt.rate || cfg.maxUploadsPerClient != tt.perClient) {
 				t.Errorf("body-idle-timeout %v body-min-rate %d max-uploads-per-client %d, want %v %d %d",

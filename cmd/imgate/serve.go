@@ -59,6 +59,7 @@ type serveConfig struct {
 	bodyIdleTimeout     time.Duration
 	bodyMinRate         int64
 	maxUploadsPerClient int
+	multipartExpiry     time.Duration
 
 	// From the --config file only.
 	presets []resizer.Preset // "sizes" / "presets": seeds the preset store
@@ -90,6 +91,7 @@ func (f *serveConfig) define(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxUploadsPerClient, "max-uploads-per-client", 0, "uploads one access key or one remote address may have in flight (0: half of --max-concurrent-uploads)")
 	fs.DurationVar(&f.bodyIdleTimeout, "body-idle-timeout", s3api.DefaultBodyIdleTimeout, "cut a request body that sends nothing for this long (slowloris)")
 	fs.Int64Var(&f.bodyMinRate, "body-min-rate", s3api.DefaultBodyMinRate, "cut a request body whose average rate falls under this many bytes/s after a 10 s grace (0: off)")
+	fs.DurationVar(&f.multipartExpiry, "multipart-expiry", storage.DefaultMultipartExpiry, "abort incomplete multipart uploads (and remove their parts) this long after they started (0: never)")
 	fs.StringVar(&f.allowedTypes, "allowed-types", strings.Join(resizer.ContentTypes(), ","), "content types accepted (sniffed from the bytes, not the header), comma-separated; the default is every type the resizer decodes")
 	fs.Int64Var(&f.maxSourceBytes, "max-source-bytes", 100<<20, "largest original the resizer reads (it holds the encoded file in memory); bigger originals are stored but their jobs fail with a clear reason")
 	fs.Int64Var(&f.maxPixels, "max-pixels", 50_000_000, "largest source image in pixels; bigger ones fail before decoding")
@@ -202,6 +204,9 @@ func (f *serveConfig) validateUploads() []string {
 	if f.bodyIdleTimeout <= 0 {
 		p = append(p, "--body-idle-timeout must be positive")
 	}
+	if f.multipartExpiry < 0 {
+		p = append(p, "--multipart-expiry must be ≥ 0")
+	}
 	if f.bodyMinRate < 0 {
 		p = append(p, "--body-min-rate must be ≥ 0")
 	}
@@ -292,6 +297,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, addr, err := buildHTTP(cfg, st, jobSvc, hooks, sec, log, reg)
 	if err != nil {
 		return err
+	}
+	if cfg.multipartExpiry > 0 {
+		go storage.SweepMultipart(ctx, st.store, cfg.bucket+"-original", cfg.multipartExpiry, log.With("component", "s3"))
 	}
 	if err := jobSvc.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imgate/imgate/gateway/storage"
 )
@@ -152,6 +153,42 @@ func testMultipartAbort(t *testing.T, s storage.Storage) {
 	_, err = s.CompleteMultipart(c, b, "k", id, []storage.CompletePart{cp(1, md5hex([]byte("part")))})
 	wantErr(t, "CompleteMultipart after abort", err, storage.ErrUploadNotFound)
 	wantMissing(t, s, b, "k")
+}
+
+// testMultipartExpiry: uploads initiated before the cutoff are aborted with
+// their parts; a newer one and its parts stay.
+func testMultipartExpiry(t *testing.T, s storage.Storage) {
+	b := newBucket(t, s)
+	c := ctx(t)
+	old, err := s.CreateMultipart(c, b, "old", storage.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putPart(t, s, b, "old", old, 1, []byte("stale part"))
+	time.Sleep(750 * time.Millisecond)
+	cutoff := time.Now()
+	time.Sleep(750 * time.Millisecond)
+	fresh, err := s.CreateMultipart(c, b, "fresh", storage.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putPart(t, s, b, "fresh", fresh, 1, []byte("live part"))
+	n, err := storage.AbortExpiredMultipart(c, s, b, cutoff)
+	if err != nil || n != 1 {
+		t.Fatalf("AbortExpiredMultipart = %d, %v; want 1", n, err)
+	}
+	ups, err := s.ListMultipartUploads(c, b, "")
+	if err != nil || len(ups) != 1 || ups[0].UploadID != fresh {
+		t.Fatalf("after expiry ListMultipartUploads = %+v, %v; want only the fresh upload", ups, err)
+	}
+	_, err = s.ListParts(c, b, "old", old)
+	wantErr(t, "ListParts of an expired upload", err, storage.ErrUploadNotFound)
+	if parts, err := s.ListParts(c, b, "fresh", fresh); err != nil || len(parts) != 1 {
+		t.Fatalf("fresh upload's parts = %+v, %v", parts, err)
+	}
+	if n, err := storage.AbortExpiredMultipart(c, s, b, cutoff); err != nil || n != 0 {
+		t.Fatalf("second sweep = %d, %v; want 0", n, err)
+	}
 }
 
 func testMultipartErrors(t *testing.T, s storage.Storage) {

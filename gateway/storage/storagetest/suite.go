@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage, opts ...Opti
 		{"MultipartTwoParts", testMultipartTwoParts},
 		{"MultipartAbort", testMultipartAbort},
 		{"MultipartErrors", testMultipartErrors},
+		{"MultipartExpiry", testMultipartExpiry},
 	}
 	for _, tc := range tests {
 		if tc.name == "NestedKeys" && cfg.noNestedKeys != "" {
