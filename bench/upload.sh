@@ -4,14 +4,18 @@
 # Uploads one SIZE_MB object (default 100 MiB) with aws-cli v2 (/usr/bin/aws,
 # default settings plus endpoint, credentials and path-style, 8 MiB parts as
 # in the project's client recipe) twice per round: through `imgate serve`
-# (MinIO backend) and directly to the same MinIO. Prints the wall-clock
-# throughput of each, the ratio imgate/direct (target >= 0.9), and imgate's
-# peak RSS (VmHWM; target < 100 MB and flat in the object size).
+# (MinIO backend) and directly to the same MinIO, the order alternating
+# between rounds, each upload started only once imgate's resize job of the
+# previous one has finished. Prints per round and as medians the wall-clock
+# throughput of each and the CPU time MinIO and imgate spent on it, the
+# ratio imgate/direct of the median throughputs (target >= 0.95), and
+# imgate's peak RSS (target < 100 MB and flat in the object size).
 #
 #   bench/upload.sh                 # 100 MiB, 3 rounds
-#   SIZE_MB=1024 ROUNDS=1 bench/upload.sh
+#   SIZE_MB=1024 ROUNDS=3 bench/upload.sh
+#   IMGATE_BIN=/path/to/imgate bench/upload.sh   # skip the go build
 #
-# Needs: go, /usr/bin/aws, a minio server binary (IMGATE_MINIO_BIN, PATH, or
+# Needs: go, /usr/bin/aws, jq, a minio server binary (IMGATE_MINIO_BIN, PATH, or
 # ~/.cache/imgate-ci/bin/minio). Everything listens on 127.0.0.1 only.
 set -euo pipefail
 
@@ -44,8 +48,12 @@ wait_ready() {
 }
 now() { date +%s.%N; }
 
-echo "building imgate…" >&2
-(cd "$ROOT" && CGO_ENABLED=0 go build -tags nodynamic -o "$WORK/imgate" ./cmd/imgate)
+if [ -n "${IMGATE_BIN:-}" ]; then
+	cp "$IMGATE_BIN" "$WORK/imgate"
+else
+	echo "building imgate…" >&2
+	(cd "$ROOT" && CGO_ENABLED=0 go build -tags nodynamic -o "$WORK/imgate" ./cmd/imgate)
+fi
 
 MINIO_PORT=$(free_port)
 MINIO_USER=benchminio
@@ -53,14 +61,16 @@ MINIO_PASS=benchminio-secret-123
 MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASS MINIO_BROWSER=off MINIO_UPDATE=off \
 	"$MINIO" server "$WORK/minio" --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$(free_port)" --quiet \
 	>"$WORK/minio.log" 2>&1 &
-PIDS+=($!)
+MINIO_PID=$!
+PIDS+=($MINIO_PID)
 wait_ready "http://127.0.0.1:$MINIO_PORT/minio/health/ready"
 
 IMGATE_PORT=$(free_port)
 IMGATE_AK=AKBENCH
 IMGATE_SK=bench-secret-key-0123456789
+IMGATE_ADMIN=adm_bench_0123456789abcdef
 IMGATE_ACCESS_KEY=$IMGATE_AK IMGATE_SECRET_KEY=$IMGATE_SK \
-	IMGATE_ADMIN_TOKEN=adm_bench_0123456789abcdef IMGATE_API_KEY=key_bench_0123456789abcdef \
+	IMGATE_ADMIN_TOKEN=$IMGATE_ADMIN IMGATE_API_KEY=key_bench_0123456789abcdef \
 	IMGATE_EVENTS_TOKEN=evt_bench_0123456789abcdef IMGATE_TOKEN_SECRET=bench-token-secret-0123456789abcdef0123 \
 	"$WORK/imgate" serve --listen "127.0.0.1:$IMGATE_PORT" --data "$WORK/data" --log-level debug \
 	--max-upload-bytes $((SIZE_MB * 2 * 1024 * 1024)) \
@@ -114,27 +124,59 @@ sample_rss() {
 }
 echo 0 >"$WORK/upload-rss"
 
-best_direct=0
-best_imgate=0
-for r in $(seq 1 "$ROUNDS"); do
-	t0=$(now); aws_direct s3 cp --only-show-errors "$OBJ" "s3://bench-direct/obj-$r.jpg"; t1=$(now)
-	d=$(echo "$t1 - $t0" | bc -l)
+# cpu PID: the user+system CPU time the process has used so far, in seconds.
+TICK=$(getconf CLK_TCK)
+cpu() { awk -v t="$TICK" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+# wait_idle: until imgate has no resize job queued, running or retrying (the
+# job of an upload reads the whole original back from MinIO), at most 5 min.
+wait_idle() {
+	local busy
+	for _ in $(seq 1 3000); do
+		busy=$(curl -fs -H "Authorization: Bearer $IMGATE_ADMIN" "http://127.0.0.1:$IMGATE_PORT/v1/admin/stats" |
+			jq '.counts.queued + .counts.running + .counts.retrying' || echo 1)
+		[ "$busy" = 0 ] && return 0
+		sleep 0.1
+	done
+	echo "bench: imgate still has resize jobs after 5 min" >&2
+}
+median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+mibs() { echo "$BYTES / 1048576 / $1" | bc -l; }
+
+# direct ROUND / via_imgate ROUND: one timed upload; appends "wall cpu..."
+# to $WORK/t-direct or $WORK/t-imgate.
+direct() {
+	wait_idle
+	local m0 m1 t0 t1
+	m0=$(cpu "$MINIO_PID"); t0=$(now)
+	aws_direct s3 cp --only-show-errors "$OBJ" "s3://bench-direct/obj-$1.jpg"
+	t1=$(now); m1=$(cpu "$MINIO_PID")
+	echo "$(echo "$t1 - $t0" | bc -l) $(echo "$m1 - $m0" | bc -l)" >>"$WORK/t-direct"
+}
+via_imgate() {
+	wait_idle
+	local m0 m1 g0 g1 t0 t1
 	# The first upload is sampled, up to its completion, before any resize
 	# job has run: the resizer reads a whole original (up to its MaxBytes)
 	# into memory, which would hide the upload path's own footprint.
-	if [ "$r" = 1 ]; then
+	if [ "$1" = 1 ]; then
 		sample_rss "$WORK/upload-rss" "bench/obj-1.jpg" &
 		SAMPLER=$!
 	fi
-	t0=$(now); aws_imgate s3 cp --only-show-errors "$OBJ" "s3://imgate-original/bench/obj-$r.jpg"; t1=$(now)
-	if [ "$r" = 1 ]; then kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; fi
-	i=$(echo "$t1 - $t0" | bc -l)
-	printf 'round %d: direct %.2f s (%.1f MiB/s)   imgate %.2f s (%.1f MiB/s)\n' "$r" "$d" \
-		"$(echo "$BYTES / 1048576 / $d" | bc -l)" "$i" "$(echo "$BYTES / 1048576 / $i" | bc -l)"
-	if [ "$(echo "$best_direct == 0 || $d < $best_direct" | bc -l)" = 1 ]; then best_direct=$d; fi
-	if [ "$(echo "$best_imgate == 0 || $i < $best_imgate" | bc -l)" = 1 ]; then best_imgate=$i; fi
-done
+	m0=$(cpu "$MINIO_PID"); g0=$(cpu "$IMGATE_PID"); t0=$(now)
+	aws_imgate s3 cp --only-show-errors "$OBJ" "s3://imgate-original/bench/obj-$1.jpg"
+	t1=$(now); m1=$(cpu "$MINIO_PID"); g1=$(cpu "$IMGATE_PID")
+	if [ "$1" = 1 ]; then kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; fi
+	echo "$(echo "$t1 - $t0" | bc -l) $(echo "$m1 - $m0" | bc -l) $(echo "$g1 - $g0" | bc -l)" >>"$WORK/t-imgate"
+}
 
+for r in $(seq 1 "$ROUNDS"); do
+	# Alternate which goes first, so neither always follows the other.
+	if [ $((r % 2)) = 1 ]; then direct "$r"; via_imgate "$r"; else via_imgate "$r"; direct "$r"; fi
+	read -r d dm < <(tail -1 "$WORK/t-direct")
+	read -r i im ig < <(tail -1 "$WORK/t-imgate")
+	printf 'round %d: direct %.2f s (%.1f MiB/s, MinIO CPU %.2f s)   imgate %.2f s (%.1f MiB/s, CPU MinIO %.2f s + imgate %.2f s)\n' \
+		"$r" "$d" "$(mibs "$d")" "$dm" "$i" "$(mibs "$i")" "$im" "$ig"
+done
 # Byte-identical check of the last upload, through imgate.
 aws_imgate s3 cp --only-show-errors "s3://imgate-original/bench/obj-$ROUNDS.jpg" "$WORK/back.jpg"
 if ! cmp -s "$OBJ" "$WORK/back.jpg"; then
@@ -154,12 +196,15 @@ fi
 
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$IMGATE_PID/status")
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$IMGATE_PID/status")
-RATIO=$(echo "$best_direct / $best_imgate" | bc -l)
+MED_D=$(awk '{print $1}' "$WORK/t-direct" | median)
+MED_I=$(awk '{print $1}' "$WORK/t-imgate" | median)
+RATIO=$(echo "$MED_D / $MED_I" | bc -l)
 
-printf '\nobject: %d MiB, %d rounds (best of each), aws-cli start-up %.2f s included in both\n' "$SIZE_MB" "$ROUNDS" "$STARTUP"
-printf 'direct to MinIO : %.1f MiB/s\n' "$(echo "$BYTES / 1048576 / $best_direct" | bc -l)"
-printf 'through imgate  : %.1f MiB/s\n' "$(echo "$BYTES / 1048576 / $best_imgate" | bc -l)"
-printf 'throughput ratio: %.3f (target >= 0.9)\n' "$RATIO"
+printf '\nobject: %d MiB, %d rounds (medians), aws-cli start-up %.2f s included in both\n' "$SIZE_MB" "$ROUNDS" "$STARTUP"
+printf 'direct to MinIO : %.1f MiB/s   CPU: MinIO %.2f s\n' "$(mibs "$MED_D")" "$(awk '{print $2}' "$WORK/t-direct" | median)"
+printf 'through imgate  : %.1f MiB/s   CPU: MinIO %.2f s + imgate %.2f s\n' "$(mibs "$MED_I")" \
+	"$(awk '{print $2}' "$WORK/t-imgate" | median)" "$(awk '{print $3}' "$WORK/t-imgate" | median)"
+printf 'throughput ratio: %.3f (target >= 0.95)\n' "$RATIO"
 UPLOAD_KB=$(cat "$WORK/upload-rss")
 printf 'imgate peak RSS while uploading: %.1f MB (first upload until completed, sampled every 50 ms; target < 100 MB)\n' "$(echo "$UPLOAD_KB / 1024" | bc -l)"
 printf 'imgate peak RSS overall        : %.1f MB (VmHWM, includes the resize job of each upload; now %.1f MB)\n' \
