@@ -51,7 +51,7 @@ func crashRecovery(t *testing.T, o serveOptions) {
 	for _, k := range running {
 		wants = append(wants, wantsGen(k)...)
 	}
-	waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 10*time.Second-time.Since(restart))
+	waitStored(t, srv, wants, 10*time.Second-time.Since(restart))
 	t.Logf("variants of the %d interrupted jobs exist %s after the restart began", len(running), time.Since(restart).Round(time.Millisecond))
 
 	// Every interrupted job says so in its history, and all uploads complete.
@@ -75,7 +75,7 @@ func crashRecovery(t *testing.T, o serveOptions) {
 	for _, k := range keys {
 		wants = append(wants, wantsGen(k)...)
 	}
-	waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 3*time.Minute)
+	waitStored(t, srv, wants, 3*time.Minute)
 	deadline := time.Now().Add(time.Minute)
 	for statsOf(t, srv).Counts["completed"] < int64(len(keys)) && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)

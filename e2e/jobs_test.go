@@ -30,6 +30,8 @@ import (
 	"github.com/minio/minio-go/v7/pkg/notification"
 
 	"github.com/imgate/imgate/gateway/adminapi"
+	"github.com/imgate/imgate/gateway/storage"
+	"github.com/imgate/imgate/gateway/storage/fs"
 	"github.com/imgate/imgate/internal/testenv"
 )
 
@@ -123,8 +125,37 @@ type want struct {
 }
 
 // waitVariants polls the variants through the gateway's S3 API until each
-// exists with the expected dimensions, or fails after timeout.
+// exists with the expected dimensions, or fails after timeout. The gateway
+// renders a missing variant on the spot when asked for it: to see what the
+// jobs stored, use waitStored.
 func waitVariants(t testing.TB, cl *minio.Client, bucket string, wants []want, timeout time.Duration) time.Duration {
+	t.Helper()
+	return waitVariantsFrom(t, func(ctx context.Context, key string) (io.ReadCloser, error) {
+		return cl.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+	}, wants, timeout)
+}
+
+// waitStored polls the variants in srv's backend itself (MinIO, or the fs
+// store under --data), never through the gateway, so a variant only counts
+// when a job stored it.
+func waitStored(t testing.TB, srv *server, wants []want, timeout time.Duration) time.Duration {
+	t.Helper()
+	if srv.opts.MinIO != nil {
+		return waitVariants(t, minioClient(t, srv.opts.MinIO), srv.Resized(), wants, timeout)
+	}
+	store, err := fs.New(filepath.Join(srv.DataDir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return waitVariantsFrom(t, func(ctx context.Context, key string) (io.ReadCloser, error) {
+		rc, _, err := store.Get(ctx, srv.Resized(), key, storage.GetOptions{Length: -1})
+		return rc, err
+	}, wants, timeout)
+}
+
+// waitVariantsFrom polls get(PRESET/KEY) until each variant decodes with the
+// expected dimensions, or fails after timeout.
+func waitVariantsFrom(t testing.TB, get func(ctx context.Context, key string) (io.ReadCloser, error), wants []want, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	pending := map[want]string{}
@@ -146,7 +177,7 @@ func waitVariants(t testing.TB, cl *minio.Client, bucket string, wants []want, t
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				state := variantState(ctx, cl, bucket, w)
+				state := variantState(ctx, get, w)
 				mu.Lock()
 				defer mu.Unlock()
 				if state == "" {
@@ -174,8 +205,8 @@ func waitVariants(t testing.TB, cl *minio.Client, bucket string, wants []want, t
 }
 
 // variantState returns "" when the variant is right, else what is wrong.
-func variantState(ctx context.Context, cl *minio.Client, bucket string, w want) string {
-	obj, err := cl.GetObject(ctx, bucket, w.Preset+"/"+w.Key, minio.GetObjectOptions{})
+func variantState(ctx context.Context, get func(ctx context.Context, key string) (io.ReadCloser, error), w want) string {
+	obj, err := get(ctx, w.Preset+"/"+w.Key)
 	if err != nil {
 		return err.Error()
 	}
@@ -281,7 +312,7 @@ func awsUploadCorpus(t testing.TB, srv *server, prefix string) {
 func jobsCorpusRoundTrip(t *testing.T, srv *server) {
 	awsUploadCorpus(t, srv, "corpus/")
 	wants := corpusWants(t, "corpus/")
-	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 5*time.Minute)
+	took := waitStored(t, srv, wants, 5*time.Minute)
 	t.Logf("%d variants of %d originals right after %s", len(wants), len(wants)/3, took.Round(time.Millisecond))
 	// Each variant links to its original's ETag and carries cache-control.
 	cl := jobsClient(t, srv)
@@ -458,7 +489,7 @@ func TestJobsCrashSafety(t *testing.T) {
 	for _, k := range keys {
 		wants = append(wants, wantsGen(k)...)
 	}
-	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 4*time.Minute)
+	took := waitStored(t, srv, wants, 4*time.Minute)
 	t.Logf("all 600 variants right %s after restart", took.Round(time.Millisecond))
 	deadline = time.Now().Add(time.Minute)
 	for statsOf(t, srv).Counts["completed"] < 200 && time.Now().Before(deadline) {
@@ -506,7 +537,7 @@ func TestJobsMinIOOutage(t *testing.T) {
 	for _, k := range keys {
 		wants = append(wants, wantsGen(k)...)
 	}
-	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wants, 4*time.Minute)
+	took := waitStored(t, srv, wants, 4*time.Minute)
 	t.Logf("all variants right %s after MinIO returned", took.Round(time.Millisecond))
 	checkOneJobPerKey(t, srv, keys)
 }
@@ -590,7 +621,7 @@ func TestJobsMinIOWebhook(t *testing.T) {
 		t.Fatalf("presigned URL points at the gateway, not the backend: %s", url)
 	}
 	putURL(t, url, headers, genJPEG(t, genW, genH, 7))
-	took := waitVariants(t, jobsClient(t, srv), srv.Resized(), wantsGen("direct/hooked photo.jpg"), time.Minute)
+	took := waitStored(t, srv, wantsGen("direct/hooked photo.jpg"), time.Minute)
 	t.Logf("webhook: variants %s after the direct PUT", took.Round(time.Millisecond))
 	jobs := allJobs(t, srv, "&prefix=direct/")
 	if len(jobs) != 1 || jobs[0].Source != "webhook" {
@@ -651,7 +682,7 @@ func TestJobsMinIOWebhook(t *testing.T) {
 	if code := jobsAdmin(t, srv, "POST", "/v1/admin/reconcile", nil, &rec); code != 200 || rec.Enqueued != 1 {
 		t.Fatalf("reconcile: %d %+v, want 1 enqueued", code, rec)
 	}
-	waitVariants(t, jobsClient(t, srv), srv.Resized(), wantsGen("direct/quiet.jpg"), time.Minute)
+	waitStored(t, srv, wantsGen("direct/quiet.jpg"), time.Minute)
 	if jobs := allJobs(t, srv, "&prefix=direct/quiet"); len(jobs) != 1 || jobs[0].Source != "reconcile" {
 		t.Fatalf("jobs = %+v, want one from the reconcile scan", jobs)
 	}
@@ -689,7 +720,7 @@ func TestJobsScaleOut(t *testing.T) {
 	for _, k := range keys {
 		wants = append(wants, wantsGen(k)...)
 	}
-	took := waitVariants(t, jobsClient(t, a), a.Resized(), wants, 4*time.Minute)
+	took := waitStored(t, a, wants, 4*time.Minute)
 	t.Logf("60 images on two nodes in %s", took.Round(time.Millisecond))
 	deadline := time.Now().Add(time.Minute)
 	var na, nb int
