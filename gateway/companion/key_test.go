@@ -22,7 +22,7 @@ func TestNewKey(t *testing.T) {
 			t.Errorf("newKey(%q) = %q, want users/1/<random>%s", tc.filename, k, tc.suffix)
 		}
 	}
-	if newKey("p/", "a.jpg") == newKey("p/", "a.jpg") {
+	if a, b := newKey("p/", "a.jpg"), newKey("p/", "a.jpg"); a == b {
 		t.Error("two uploads of the same name got the same key")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,9 +43,20 @@ func TestWebhookNotification(t *testing.T) {
 	if err := s.EnsureBucket(c, "watched"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetWebhookNotification(c, "watched", "arn:minio:sqs::PRIMARY:webhook"); err != nil {
-		t.Fatal(err)
+	// MinIO brings its notification targets online after it answers ready:
+	// until then the ARN is unknown to it.
+	start := time.Now()
+	for {
+		err := s.SetWebhookNotification(c, "watched", "arn:minio:sqs::PRIMARY:webhook")
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "destination ARN does not exist") || time.Since(start) > 30*time.Second {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("webhook target known %v after ready", time.Since(start).Round(time.Millisecond))
 	// Setting it again replaces, not duplicates.
 	if err := s.SetWebhookNotification(c, "watched", "arn:minio:sqs::PRIMARY:webhook"); err != nil {
 		t.Fatal(err)
