@@ -49,16 +49,41 @@ type composeHealthcheck struct {
 type words []string
 
 func (w *words) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		*w = strings.Fields(n.Value)
-		return nil
-	}
 	var l []string
-	if err := n.Decode(&l); err != nil {
+	if n.Kind == yaml.ScalarNode {
+		l = strings.Fields(n.Value)
+	} else if err := n.Decode(&l); err != nil {
 		return fmt.Errorf("command: %w", err)
+	}
+	for i, s := range l {
+		v, err := interpolate(s)
+		if err != nil {
+			return fmt.Errorf("command: %w", err)
+		}
+		l[i] = v
 	}
 	*w = l
 	return nil
+}
+
+// interpolate does what compose does to a value: "$$" is a literal "$".
+// Any other "$" would be filled from the user's shell environment, which
+// this file must not depend on, so it is an error here.
+func interpolate(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '$' {
+			b.WriteByte('$')
+			i++
+			continue
+		}
+		return "", fmt.Errorf("%q: compose would substitute a variable from the host environment (write $$ for a literal $)", s)
+	}
+	return b.String(), nil
 }
 
 // composeBuild is `build: DIR` or `build: {context, dockerfile}`.
@@ -299,4 +324,20 @@ func TestComposeFile(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", cmd.Args, err, out)
 		}
 	})
+}
+
+func TestInterpolate(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"i=$$((i+1))", "i=$((i+1))"},
+		{"$$$$", "$$"},
+		{"$HOME", ""},
+		{"${X:-y}", ""},
+		{"end$", ""},
+	} {
+		got, err := interpolate(tc.in)
+		if (err != nil) != (tc.want == "") || got != tc.want {
+			t.Errorf("interpolate(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
 }

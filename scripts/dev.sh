@@ -81,14 +81,19 @@ unset MC_HOST_local
 # --- buckets and webhook (compose service "minio-setup", the same mc commands) ---
 mc alias set local "http://$MINIO_ADDR" "$MINIO_USER" "$MINIO_PASSWORD" >/dev/null
 mc mb --ignore-existing local/imgate-original local/imgate-resized
-mc event add --ignore-existing local/imgate-original arn:minio:sqs::PRIMARY:webhook --event put,delete
+# MinIO brings its notification targets online just after it answers ready.
+for i in $(seq 1 30); do
+  mc event add --ignore-existing local/imgate-original arn:minio:sqs::PRIMARY:webhook --event put,delete && break
+  [ "$i" = 30 ] && { say "MinIO does not know the webhook target arn:minio:sqs::PRIMARY:webhook"; exit 1; }
+  sleep 1
+done
 
 # --- imgate (compose service "imgate") ---
 IMGATE=${IMGATE_BIN:-}
 if [ -z "$IMGATE" ]; then
   say "building imgate"
   mkdir -p "$DATA/bin"
-  CGO_ENABLED=0 go build -o "$DATA/bin/imgate" ./cmd/imgate
+  CGO_ENABLED=0 go build -tags nodynamic -o "$DATA/bin/imgate" ./cmd/imgate
   IMGATE=$DATA/bin/imgate
 fi
 say "starting imgate on $IMGATE_ADDR (log: $DATA/log/imgate.log)"
