@@ -171,7 +171,7 @@ func TestBrowserUppy(t *testing.T) {
 				}
 				wants = append(wants, wantsGen(r.Key)...)
 			}
-			waitVariants(t, cl, srv.Resized(), wants, 2*time.Minute)
+			waitStored(t, srv, wants, 2*time.Minute)
 		})
 	}
 

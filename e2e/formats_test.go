@@ -55,7 +55,7 @@ func TestNewFormatsUpload(t *testing.T) {
 		}
 	}
 	cl := jobsClient(t, srv)
-	took := waitVariants(t, cl, srv.Resized(), wants, 3*time.Minute)
+	took := waitStored(t, srv, wants, 3*time.Minute)
 	t.Logf("%d variants of %d originals after %s", len(wants), len(files), took.Round(time.Millisecond))
 	for _, f := range []string{"photo.heic", "photo.avif", "photo.webp"} {
 		st, err := cl.StatObject(context.Background(), srv.Resized(), "150x/formats/"+f, minio.StatObjectOptions{})

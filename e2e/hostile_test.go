@@ -66,7 +66,7 @@ func TestHostileImagesBounded(t *testing.T) {
 		wants = append(wants, want{Preset: g, Key: "normal/photo.jpg", W: w, H: h})
 	}
 	put("normal/photo.jpg", photo, "image/jpeg")
-	took := waitVariants(t, cl, srv.Resized(), wants, 5*time.Second)
+	took := waitStored(t, srv, wants, 5*time.Second)
 	t.Logf("normal image after 10 hostile ones: variants in %s", took.Round(time.Millisecond))
 
 	// Every hostile job ends (completed, or failed for good from its

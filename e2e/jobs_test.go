@@ -837,7 +837,7 @@ func TestJobsMalformed(t *testing.T) {
 	if len(keys) != 1 {
 		t.Fatal("good upload after the hostile ones refused")
 	}
-	waitVariants(t, cl, srv.Resized(), wantsGen(keys[0]), time.Minute)
+	waitStored(t, srv, wantsGen(keys[0]), time.Minute)
 }
 
 // TestJobsDeleteAndBackfill: deleting an original removes its variants; a new
@@ -858,7 +858,7 @@ func TestJobsDeleteAndBackfill(t *testing.T) {
 	for i := range 6 {
 		wants = append(wants, wantsGen(fmt.Sprintf("bf/%d.jpg", i))...)
 	}
-	waitVariants(t, cl, srv.Resized(), wants, 2*time.Minute)
+	waitStored(t, srv, wants, 2*time.Minute)
 
 	// Delete through the gateway with aws-cli: the variants go too.
 	if out, err := srv.aws(t, "s3", "rm", "s3://"+srv.Original()+"/bf/0.jpg"); err != nil {
@@ -905,7 +905,7 @@ func TestJobsDeleteAndBackfill(t *testing.T) {
 	for i := 1; i < 6; i++ {
 		fills = append(fills, want{"64x64^", fmt.Sprintf("bf/%d.jpg", i), 64, 64})
 	}
-	waitVariants(t, cl, srv.Resized(), fills, 10*time.Second)
+	waitStored(t, srv, fills, 10*time.Second)
 	if _, err := cl.StatObject(ctx, srv.Resized(), "64x64^/bf/0.jpg", minio.StatObjectOptions{}); err == nil {
 		t.Error("backfill rendered a deleted original")
 	}
