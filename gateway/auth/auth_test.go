@@ -348,6 +348,7 @@ func TestParseSessionPolicy(t *testing.T) {
 		{"non-s3 action", `{"Statement":{"Effect":"Allow","Action":"ec2:*","Resource":"*"}}`, false},
 		{"non-s3 resource", `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:iam::1:role/x"}}`, false},
 		{"duplicate key", `{"Statement":{"Effect":"Allow","Effect":"Deny","Action":"s3:*","Resource":"*"}}`, false},
+		{"case-variant duplicate key", `{"Statement":{"Effect":"Deny","effect":"Allow","Action":"s3:*","Resource":"*"}}`, false},
 		{"trailing", `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}} x`, false},
 		{"unknown top-level", `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"},"X":1}`, false},
 		{"statement list of strings", `{"Statement":["x"]}`, false},

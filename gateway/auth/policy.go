@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
+
+	"github.com/imgate/imgate/internal/strictjson"
 )
 
 // MaxSessionPolicySize is the largest session policy accepted, in bytes (AWS's limit).
@@ -46,15 +47,12 @@ func ParseSessionPolicy(b []byte) (*SessionPolicy, error) {
 	if len(b) > MaxSessionPolicySize {
 		return nil, bad("longer than %d bytes", MaxSessionPolicySize)
 	}
-	if err := checkDuplicateKeys(b); err != nil {
-		return nil, bad("%v", err)
-	}
 	var doc struct {
 		Version   string          `json:"Version"`
 		ID        string          `json:"Id"`
 		Statement json.RawMessage `json:"Statement"`
 	}
-	if err := decodeStrict(b, &doc); err != nil {
+	if err := strictjson.Unmarshal(b, &doc); err != nil {
 		return nil, bad("%v", err)
 	}
 	switch doc.Version {
@@ -77,7 +75,7 @@ func ParseSessionPolicy(b []byte) (*SessionPolicy, error) {
 			Action   json.RawMessage `json:"Action"`
 			Resource json.RawMessage `json:"Resource"`
 		}
-		if err := decodeStrict(raw, &st); err != nil {
+		if err := strictjson.Unmarshal(raw, &st); err != nil {
 			return nil, bad("statement %d: %v (only Sid, Effect, Action and Resource are supported)", i, err)
 		}
 		if st.Effect != "Allow" && st.Effect != "Deny" {
@@ -216,76 +214,4 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 		}
 	}
 	return list, nil
-}
-
-// decodeStrict decodes one JSON value, refusing unknown fields and trailing data.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("data after the JSON document")
-	}
-	return nil
-}
-
-// checkDuplicateKeys refuses a JSON document in which an object repeats a
-// key (encoding/json would silently keep the last, letting a policy say
-// two different things to two parsers).
-func checkDuplicateKeys(b []byte) error {
-	type frame struct {
-		keys    map[string]bool
-		wantKey bool
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var stack []*frame
-	done := func() {
-		if len(stack) > 0 && stack[len(stack)-1].keys != nil {
-			stack[len(stack)-1].wantKey = true
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("malformed JSON: %w", err)
-		}
-		if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:n-1]
-				done()
-				continue
-			}
-			k, _ := tok.(string)
-			if stack[n-1].keys[k] {
-				return fmt.Errorf("duplicate key %q", k)
-			}
-			stack[n-1].keys[k] = true
-			stack[n-1].wantKey = false
-			continue
-		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= 32 {
-					return errors.New("nested too deeply")
-				}
-				f := &frame{}
-				if d == '{' {
-					f.keys, f.wantKey = map[string]bool{}, true
-				}
-				stack = append(stack, f)
-			default:
-				stack = stack[:len(stack)-1]
-				done()
-			}
-			continue
-		}
-		done()
-	}
 }

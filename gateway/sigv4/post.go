@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imgate/imgate/internal/strictjson"
 )
 
 // PostPolicy is a decoded browser-upload policy document.
@@ -62,7 +63,7 @@ func ParsePostPolicy(policyB64 string) (*PostPolicy, error) {
 		Expiration *string           `json:"expiration"`
 		Conditions []json.RawMessage `json:"conditions"`
 	}
-	if err := strictUnmarshal(raw, &doc); err != nil {
+	if err := strictjson.Unmarshal(raw, &doc); err != nil {
 		return nil, bad("%s", err.Error())
 	}
 	if doc.Expiration == nil {
@@ -87,89 +88,6 @@ func ParsePostPolicy(policyB64 string) (*PostPolicy, error) {
 		p.Conditions = append(p.Conditions, c)
 	}
 	return p, nil
-}
-
-// strictUnmarshal decodes one JSON value, refusing unknown fields,
-// duplicate object keys and trailing data.
-func strictUnmarshal(b []byte, v any) error {
-	if err := checkDuplicateKeys(b); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed JSON: %w", err)
-	}
-	if _, err := dec.Token(); err == nil {
-		return errors.New("data after the JSON document")
-	}
-	return nil
-}
-
-// checkDuplicateKeys walks a JSON document and refuses an object that
-// repeats a key (encoding/json would silently keep the last one).
-func checkDuplicateKeys(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var stack []*jsonFrame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("malformed JSON: %w", err)
-		}
-		var top *jsonFrame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.keys != nil && top.wantKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				valueDone(stack)
-				continue
-			}
-			k, _ := tok.(string)
-			if top.keys[k] {
-				return fmt.Errorf("duplicate key %q", printable(k))
-			}
-			top.keys[k] = true
-			top.wantKey = false
-			continue
-		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= 32 {
-					return errors.New("JSON nested too deeply")
-				}
-				f := &jsonFrame{}
-				if d == '{' {
-					f.keys, f.wantKey = map[string]bool{}, true
-				}
-				stack = append(stack, f)
-			case ']':
-				stack = stack[:len(stack)-1]
-				valueDone(stack)
-			}
-			continue
-		}
-		valueDone(stack)
-	}
-}
-
-type jsonFrame struct {
-	keys    map[string]bool // nil for arrays
-	wantKey bool
-}
-
-// valueDone notes that a value of the innermost object ended, so the next
-// token is a key again.
-func valueDone(stack []*jsonFrame) {
-	if len(stack) > 0 && stack[len(stack)-1].keys != nil {
-		stack[len(stack)-1].wantKey = true
-	}
 }
 
 // parseCondition decodes one element of "conditions".

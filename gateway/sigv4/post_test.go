@@ -168,6 +168,7 @@ func TestParsePostPolicy(t *testing.T) {
 		{"unknown field", `{"expiration":"2030-01-01T00:00:00Z","conditions":[],"x":1}`, nil, false},
 		{"duplicate field", `{"expiration":"2030-01-01T00:00:00Z","conditions":[],"conditions":[]}`, nil, false},
 		{"duplicate in condition", `{"expiration":"2030-01-01T00:00:00Z","conditions":[{"key":"a","key":"b"}]}`, nil, false},
+		{"case-variant duplicate field", `{"expiration":"2030-01-01T00:00:00Z","conditions":[["starts-with","$key","up/"]],"Conditions":[]}`, nil, false},
 		{"trailing data", `{"expiration":"2030-01-01T00:00:00Z","conditions":[]} {}`, nil, false},
 		{"two fields in object", `{"expiration":"2030-01-01T00:00:00Z","conditions":[{"a":"1","b":"2"}]}`, nil, false},
 		{"number value", `{"expiration":"2030-01-01T00:00:00Z","conditions":[{"a":1}]}`, nil, false},
