@@ -221,3 +221,29 @@ func TestBodyContentMD5CheckedElsewhere(t *testing.T) {
 		t.Fatalf("crc32 with the option: %v, want BadDigest", err)
 	}
 }
+
+// TestVerifySTSBodyAfterKey: an STS form body (signed over its hash) is
+// read only once the access key is known, and never past 64 KiB.
+func TestVerifySTSBodyAfterKey(t *testing.T) {
+	v := &Verifier{Region: "us-east-1", Lookup: testLookup}
+	for _, tc := range []struct {
+		name, ak string
+		length   int64
+		want     *Error
+	}{
+		{"unknown key", "UNKNOWNKEY", 100, ErrInvalidAccessKeyID},
+		{"declared too large", testAK, 65<<10 + 1, ErrInvalidRequest},
+	} {
+		r := httptest.NewRequest("POST", "http://h/", nil)
+		r.Body = io.NopCloser(failReader{t})
+		r.ContentLength = tc.length
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r = signer.SignV4STS(*r, tc.ak, testSecret, "us-east-1")
+		r.Header.Del("X-Amz-Content-Sha256")
+		_, err := v.Verify(t.Context(), r, "sts")
+		var e *Error
+		if !errors.As(err, &e) || e.Code != tc.want.Code {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want.Code)
+		}
+	}
+}

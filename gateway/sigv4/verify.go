@@ -102,7 +102,7 @@ type keyCacheID struct{ secret, day, region, service string }
 const maxCachedKeys = 4096
 
 // maxSTSBody bounds the form body Verify reads to hash an STS request.
-const maxSTSBody = 1 << 20
+const maxSTSBody = 64 << 10
 
 func (v *Verifier) now() time.Time {
 	if v.Now != nil {
@@ -144,8 +144,9 @@ func (v *Verifier) signingKey(secret string, t time.Time, region, service string
 //
 // Verify does not read the body, with one exception: an "sts" request
 // without x-amz-content-sha256 (SDKs do not send it for STS) is signed over
-// the SHA-256 of its form body, so Verify reads up to 1 MiB of it and
-// replaces r.Body with a reader over the same bytes.
+// the SHA-256 of its form body, so Verify reads up to 64 KiB of it, once
+// the access key is known, and replaces r.Body with a reader over the same
+// bytes.
 //
 // Errors are *Error: anonymous requests get AccessDenied, SigV2 requests
 // InvalidRequest saying only AWS4-HMAC-SHA256 is supported.
@@ -174,17 +175,17 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, service string) 
 		return nil, err
 	}
 
-	payloadHash, err := v.payload(r, a, p, service)
-	if err != nil {
-		return nil, err
-	}
-
+	// The key first: an unknown one is refused before any body is read.
 	cred, err := v.Lookup(ctx, p.AccessKey)
 	if err != nil {
 		if errors.Is(err, ErrUnknownAccessKey) {
 			return nil, ErrInvalidAccessKeyID.Wrap(err)
 		}
 		return nil, AsError(fmt.Errorf("sigv4: lookup: %w", err))
+	}
+	payloadHash, err := v.payload(r, a, p, service)
+	if err != nil {
+		return nil, err
 	}
 
 	key := v.signingKey(cred.SecretKey, p.ScopeDate, p.Region, p.Service)
@@ -388,6 +389,9 @@ func (v *Verifier) payload(r *http.Request, a *Auth, p *ParsedAuthorization, ser
 func hashBody(r *http.Request) (string, error) {
 	if r.Body == nil {
 		return EmptySHA256, nil
+	}
+	if r.ContentLength > maxSTSBody {
+		return "", ErrInvalidRequest.With("The request body is too large.")
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxSTSBody+1))
 	if err != nil {
