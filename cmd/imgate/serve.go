@@ -174,15 +174,7 @@ func (f *serveConfig) validate() error {
 	if _, err := parseLevel(f.logLevel); err != nil {
 		p = append(p, err.Error())
 	}
-	if f.accessKey != "" && len(f.accessKey) < 3 {
-		p = append(p, "access key must be at least 3 characters")
-	}
-	if f.secretKey != "" && len(f.secretKey) < 8 {
-		p = append(p, "secret key must be at least 8 characters")
-	}
-	if (f.accessKey == "") != (f.secretKey == "") {
-		p = append(p, "set both IMGATE_ACCESS_KEY and IMGATE_SECRET_KEY, or neither")
-	}
+	p = append(p, f.secretProblems()...)
 	if len(p) > 0 {
 		return &usageError{"invalid settings:\n  " + strings.Join(p, "\n  ")}
 	}
