@@ -397,6 +397,8 @@ func TestConfig(t *testing.T) {
 		"short token":    {TokenSecret: []byte("short")},
 		"short API key":  {APIKeys: []APIKey{{Name: "x", Key: "short"}}},
 		"wildcard pfx":   {Keys: []StaticKey{{AccessKey: "abc", SecretKey: "secret123", Prefix: "a*"}}},
+		"pfx without /":  {Keys: []StaticKey{{AccessKey: "abc", SecretKey: "secret123", Prefix: "users/42"}}},
+		"api pfx no /":   {APIKeys: []APIKey{{Name: "web", Key: "web-key-0123456789", Prefix: "users/42"}}},
 		"empty root key": {RootSecretKey: "rootsecret"},
 	} {
 		if _, err := NewStore(cfg); !errors.Is(err, ErrInvalidConfig) {

@@ -117,7 +117,7 @@ func NewStore(cfg Config) (*Store, error) {
 		if err := validateKey(k.AccessKey, k.SecretKey); err != nil {
 			return nil, fmt.Errorf("%w: key %d: %w", ErrInvalidConfig, i, err)
 		}
-		if err := validatePrefix(k.Prefix); err != nil {
+		if err := CheckPrefix(k.Prefix); err != nil {
 			return nil, fmt.Errorf("%w: key %q: %w", ErrInvalidConfig, k.AccessKey, err)
 		}
 		if _, dup := s.static[k.AccessKey]; dup || k.AccessKey == s.root.AccessKey {
@@ -129,31 +129,12 @@ func NewStore(cfg Config) (*Store, error) {
 		if len(k.Key) < 16 {
 			return nil, fmt.Errorf("%w: API key %d (%q) must be at least 16 characters", ErrInvalidConfig, i, k.Name)
 		}
-		if err := validatePrefix(k.Prefix); err != nil {
+		if err := CheckPrefix(k.Prefix); err != nil {
 			return nil, fmt.Errorf("%w: API key %q: %w", ErrInvalidConfig, k.Name, err)
 		}
 		s.apiKeys = append(s.apiKeys, k)
 	}
 	return s, nil
-}
-
-func validateKey(ak, sk string) error {
-	switch {
-	case len(ak) < 3 || len(ak) > 128:
-		return errors.New("access key must be 3 to 128 characters")
-	case strings.ContainsAny(ak, "/ \t\r\n,=") || strings.HasPrefix(ak, tempPrefix):
-		return fmt.Errorf("access key may not contain '/', ',', '=', spaces or start with %q", tempPrefix)
-	case len(sk) < 8 || len(sk) > 128:
-		return errors.New("secret key must be 8 to 128 characters")
-	}
-	return nil
-}
-
-func validatePrefix(p string) error {
-	if len(p) > 512 || strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00*?") {
-		return fmt.Errorf("invalid prefix %q", p)
-	}
-	return nil
 }
 
 // Lookup finds the credential of an access key; it plugs into sigv4.Verifier.Lookup.
@@ -336,7 +317,7 @@ func (s *Store) MintLimited(ctx context.Context, parent *Identity, prefix string
 	if d < MinDuration || d > MaxDuration {
 		return TempCredentials{}, ErrInvalidDuration
 	}
-	if err := validatePrefix(prefix); err != nil {
+	if err := validPrefix(prefix); err != nil {
 		return TempCredentials{}, fmt.Errorf("%w: %w", ErrPrefixNotAllowed, err)
 	}
 	if !strings.HasPrefix(prefix, parent.Prefix) {

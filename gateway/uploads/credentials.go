@@ -44,6 +44,9 @@ func (h *handler) credentials(ctx context.Context, r *http.Request, parent *auth
 	if err := storage.ValidateKey(req.Prefix + "x"); err != nil {
 		return nil, badRequest("Invalid prefix: %s.", trimSentinel(err))
 	}
+	if err := auth.CheckPrefix(req.Prefix); err != nil {
+		return nil, badRequest("Invalid %s.", err)
+	}
 	ttl := DefaultCredsTTL
 	if req.DurationSeconds != 0 {
 		ttl = time.Duration(req.DurationSeconds) * time.Second

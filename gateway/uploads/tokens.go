@@ -50,6 +50,9 @@ func (req *UploadTokenRequest) validate() (time.Duration, error) {
 	if err := storage.ValidateKey(req.Prefix + "x"); err != nil || strings.ContainsAny(req.Prefix, "*?") {
 		return 0, badRequest("Invalid prefix (no '*' or '?'; a valid key start).")
 	}
+	if err := auth.CheckPrefix(req.Prefix); err != nil {
+		return 0, badRequest("Invalid %s.", err)
+	}
 	if req.MaxBytes < 0 {
 		return 0, badRequest(`"max_bytes" must be positive.`)
 	}

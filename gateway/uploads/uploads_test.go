@@ -271,6 +271,8 @@ func TestRequestErrors(t *testing.T) {
 		{"short duration", "/v1/credentials", apiKey, map[string]any{"prefix": "a/", "duration_seconds": 60}, 400, "invalid_request"},
 		{"token without prefix", "/v1/upload-tokens", apiKey, map[string]any{"max_bytes": 5}, 400, "invalid_request"},
 		{"token wildcard prefix", "/v1/upload-tokens", apiKey, map[string]any{"prefix": "a*/"}, 400, "invalid_request"},
+		{"prefix without /", "/v1/credentials", apiKey, map[string]any{"prefix": "users/42"}, 400, "invalid_request"},
+		{"token prefix without /", "/v1/upload-tokens", apiKey, map[string]any{"prefix": "users/42"}, 400, "invalid_request"},
 		{"token too short", "/v1/upload-tokens", apiKey, map[string]any{"prefix": "a/", "expires_in": 60}, 400, "invalid_request"},
 		{"token not an image", "/v1/upload-tokens", apiKey, map[string]any{"prefix": "a/", "content_types": []string{"text/html"}}, 400, "invalid_request"},
 		{"token without API key", "/v1/upload-tokens", "", map[string]any{"prefix": "a/"}, 401, "unauthorized"},
