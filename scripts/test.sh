@@ -122,11 +122,24 @@ status=$?
 set -e
 # A readable summary: package results, skips, failures, and the storage
 # conformance suite per backend (it must have run against fs and MinIO).
-grep -E '^(ok |FAIL|--- FAIL|--- SKIP|panic:)|^    --- (PASS|FAIL|SKIP): TestConformance/[a-z]+ ' "$LOG" || true
+grep -E '^(ok |FAIL|--- SKIP|panic:)|^ *--- FAIL|^    --- (PASS|SKIP): TestConformance/[a-z]+ ' "$LOG" || true
 skips=$(grep -c -- '--- SKIP' "$LOG" || true)
 if [ "$status" -ne 0 ]; then
   step "go test failed — failing tests' output:"
-  awk '/^=== RUN/{buf=""} {buf=buf"\n"$0} /^\s*--- FAIL/{print buf; buf=""}' "$LOG" | tail -n 400
+  # Parallel tests interleave their output under "=== NAME" headers: keep the
+  # last 60 lines of each test's own output and print those of the failed ones.
+  awk '
+    /^=== (RUN|NAME|CONT|PAUSE) / { cur = $3; next }
+    /^ *--- FAIL: / { failed[$3] = 1 }
+    cur != "" { n[cur]++; line[cur, n[cur] % 60] = $0 }
+    END {
+      for (t in failed) {
+        if (!(t in n)) continue
+        print "\n--- output of " t " (last 60 lines):"
+        first = n[t] > 60 ? n[t] - 59 : 1
+        for (i = first; i <= n[t]; i++) print line[t, i % 60]
+      }
+    }' "$LOG" | tail -n 600
   grep -nE '^(panic:|fatal error:)' -A 40 "$LOG" | head -n 120 || true
   exit "$status"
 fi
