@@ -387,6 +387,7 @@ func buildHTTP(cfg *serveConfig, st backend, jobSvc *jobs.Service, hooks *webhoo
 		AllowedContentTypes: splitList(cfg.allowedTypes), MaxUploadsPerClient: cfg.maxUploadsPerClient,
 		BodyIdleTimeout: cfg.bodyIdleTimeout, BodyMinRate: minRateOrOff(cfg.bodyMinRate),
 		PublicVariants: cfg.publicVariants, RenderMissing: jobSvc.RenderMissing,
+		SiblingFormats: jobSvc.SiblingFormats,
 		Hooks: s3api.Hooks{
 			Uploaded: func(ctx context.Context, obj storage.ObjectInfo) error { return jobSvc.Enqueue(ctx, obj, "gateway") },
 			Deleted:  jobSvc.Deleted,

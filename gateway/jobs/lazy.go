@@ -56,6 +56,20 @@ func (s *Service) RenderMissing(ctx context.Context, preset, key string) error {
 	}
 }
 
+// SiblingFormats returns the sibling formats the current preset named
+// preset is configured to have (nil for an unknown preset).
+func (s *Service) SiblingFormats(ctx context.Context, preset string) []string {
+	set, err := s.presets.Current(ctx)
+	if err != nil {
+		return nil
+	}
+	sp, ok := set.Get(preset)
+	if !ok {
+		return nil
+	}
+	return sp.Formats
+}
+
 func (s *Service) renderOne(ctx context.Context, set presets.Set, sp presets.Stored, key string) error {
 	defer s.flights.finish(key, s.flights.start(key, []resizer.Preset{sp.Preset}))
 	rc, info, err := s.cfg.Storage.Get(ctx, s.original, key, storage.GetOptions{Length: -1})

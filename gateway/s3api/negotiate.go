@@ -109,5 +109,26 @@ func (h *handler) statForGet(w http.ResponseWriter, r *http.Request, bucket, key
 		}
 		chosen, info, err = h.negotiate(ctx, r, preset, orig)
 	}
+	if err == nil && chosen == preset+"/"+orig && h.siblingPending(ctx, r, preset) {
+		info.CacheControl = "no-cache"
+	}
 	return chosen, info, err
+}
+
+// siblingPending reports whether the client accepts a sibling format the
+// preset has, which negotiate did not find stored: it is still being
+// encoded (siblings follow the primaries), so the primary served instead is
+// provisional and must be revalidated (cheaply, by its ETag) rather than
+// cached for the stored Cache-Control's lifetime.
+func (h *handler) siblingPending(ctx context.Context, r *http.Request, preset string) bool {
+	if h.cfg.SiblingFormats == nil {
+		return false
+	}
+	accept := r.Header.Get("Accept")
+	for _, f := range h.cfg.SiblingFormats(ctx, preset) {
+		if accepts(accept, resizer.ContentType(f)) {
+			return true
+		}
+	}
+	return false
 }

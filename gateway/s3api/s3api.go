@@ -64,6 +64,11 @@ type Config struct {
 	// original key and stores it (lazy rendering); storage.ErrNotFound when
 	// the original or the preset does not exist.
 	RenderMissing func(ctx context.Context, preset, key string) error
+	// SiblingFormats, if set, names the sibling formats ("avif", "webp")
+	// preset is configured to have. A client that accepts one of them but
+	// gets the primary because the sibling is not stored yet gets it with
+	// "Cache-Control: no-cache", so no CDN keeps that answer for long.
+	SiblingFormats func(ctx context.Context, preset string) []string
 
 	Hooks      Hooks
 	Logger     *slog.Logger
