@@ -353,6 +353,7 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 		})
 	}
+	s.warmSiblingEncoders(runCtx)
 	return nil
 }
 

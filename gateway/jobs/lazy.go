@@ -165,3 +165,19 @@ func (s *Service) notYetRendered(ctx context.Context, args resizeArgs, set prese
 	}
 	return slices.DeleteFunc(list, func(p resizer.Preset) bool { return !slices.Contains(stale, p.Name) })
 }
+
+// warmSiblingEncoders compiles the WebP and AVIF encoders (WebAssembly,
+// about 2 s and 7 s of CPU) in the background at start when a preset has
+// formats, so that the first job or lazy GET does not pay for it.
+func (s *Service) warmSiblingEncoders(ctx context.Context) {
+	set, err := s.presets.Current(ctx)
+	if err != nil {
+		return
+	}
+	for _, sp := range set.Presets {
+		if len(sp.Formats) > 0 {
+			go resizer.WarmSiblingEncoders()
+			return
+		}
+	}
+}
