@@ -8,6 +8,7 @@ import (
 	"image/color/palette"
 	"image/draw"
 	"image/gif"
+	"slices"
 
 	"github.com/anthonynsimon/bild/transform"
 )
@@ -45,6 +46,10 @@ func animCost(h header, sizes [][2]int) int64 {
 	}
 	return c
 }
+
+// keepsFrames reports whether an animated preset's resized frames are kept
+// for its animated WebP sibling.
+func keepsFrames(p Preset) bool { return slices.Contains(p.Formats, "webp") }
 
 // decodeAnimation decodes every frame of an animated GIF or WebP,
 // calling emit with each composited canvas (valid during the call).
@@ -110,6 +115,11 @@ func decodeAnimation(ctx context.Context, h header, data []byte, emit func(i int
 // call's; when that is more than the whole budget the variants stay stills.
 func (r *Resizer) animateInBudget(ctx context.Context, p *prepared, data []byte, presets []Preset, variants []Variant, got *int64) error {
 	want := *got + animCost(p.hdr, p.sizes)
+	for i, ps := range presets {
+		if keepsFrames(ps) { // the RGBA frames kept for the WebP sibling
+			want += int64(p.hdr.frames) * int64(p.sizes[i][0]) * int64(p.sizes[i][1]) * 4
+		}
+	}
 	if r.fits(want) != nil {
 		return nil
 	}
@@ -140,6 +150,7 @@ func (r *Resizer) animate(ctx context.Context, p *prepared, data []byte, presets
 	}
 	tr := sourceColour(h)
 	outs := make([][]*image.Paletted, len(presets))
+	kept := make([][]*image.RGBA, len(presets)) // for WebP siblings
 	emit := func(_ int, canvas *image.RGBA, pal color.Palette) error {
 		src := orient(canvas, h.orientation)
 		for _, i := range idx {
@@ -153,6 +164,9 @@ func (r *Resizer) animate(ctx context.Context, p *prepared, data []byte, presets
 				m = crop(m, cw, ch, presets[i].Gravity)
 			}
 			outs[i] = append(outs[i], quantize(m, pal))
+			if keepsFrames(presets[i]) {
+				kept[i] = append(kept[i], m)
+			}
 		}
 		return nil
 	}
@@ -172,6 +186,11 @@ func (r *Resizer) animate(ctx context.Context, p *prepared, data []byte, presets
 		}
 		variants[i].Data = buf.Bytes()
 		variants[i].Width, variants[i].Height = frames[0].Rect.Dx(), frames[0].Rect.Dy()
+		variants[i].Pixels = nil // the still's pixels: no sibling may show the first frame only
+		variants[i].Animated = true
+		if kept[i] != nil {
+			variants[i].Anim = &Animation{Frames: kept[i], Delays: g.Delay, Loop: loop}
+		}
 	}
 	return nil
 }

@@ -101,6 +101,9 @@ func encodeSibling(m *image.RGBA, format string, quality int) ([]byte, error) {
 // EncodeSibling encodes the pixels of a variant Resize returned (its
 // Pixels, set when the preset has Formats) as a sibling in format.
 func EncodeSibling(v Variant, format string, p Preset) (Variant, error) {
+	if v.Animated {
+		return encodeAnimatedSibling(v, format, p)
+	}
 	if v.Pixels == nil {
 		return Variant{}, newErr(KindUnsupported, nil, "variant %s has no pixels to encode a %s sibling from", v.Preset, format)
 	}
@@ -108,6 +111,27 @@ func EncodeSibling(v Variant, format string, p Preset) (Variant, error) {
 	b, err := encodeSibling(v.Pixels, format, p.Quality)
 	if err != nil {
 		return Variant{}, newErr(KindUnsupported, err, "cannot encode %s", format)
+	}
+	return Variant{
+		Preset: v.Preset, Width: v.Width, Height: v.Height,
+		Format: format, ContentType: ContentType(format), Data: b,
+	}, nil
+}
+
+// SiblingPossible reports whether the variant can have a sibling in
+// format: animations get an animated WebP, never an AVIF (a still AVIF
+// would stop the animation for every browser that accepts AVIF).
+func (v Variant) SiblingPossible(format string) bool {
+	return !v.Animated || format == "webp"
+}
+
+func encodeAnimatedSibling(v Variant, format string, p Preset) (Variant, error) {
+	if format != "webp" || v.Anim == nil {
+		return Variant{}, newErr(KindUnsupported, nil, "animated variant %s gets no %s sibling", v.Preset, format)
+	}
+	b, err := encodeAnimatedWebP(v.Anim, p.Normalize().Quality)
+	if err != nil {
+		return Variant{}, newErr(KindUnsupported, err, "cannot encode an animated webp")
 	}
 	return Variant{
 		Preset: v.Preset, Width: v.Width, Height: v.Height,

@@ -52,6 +52,11 @@ type Variant struct {
 	// Pixels are the variant's pixels before encoding, kept when the
 	// preset has Formats so that EncodeSibling can encode them later.
 	Pixels *image.RGBA
+	// Anim holds an animated variant's frames instead, kept when the
+	// preset has a WebP sibling (animations get no AVIF sibling).
+	Anim *Animation
+	// Animated is set on an animated variant (Anim may still be nil).
+	Animated bool
 }
 
 // minIntermediate is how much larger than the largest target the

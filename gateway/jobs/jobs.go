@@ -95,6 +95,7 @@ const (
 
 	metaSourceETag    = "imgate-source-etag"
 	metaPresetVersion = "imgate-preset-version"
+	metaAnimated      = "imgate-animated" // "true" on an animated primary: it has no AVIF sibling
 	metaPreset        = "imgate-preset"
 )
 

@@ -24,36 +24,41 @@ func (s *Service) stalePresets(ctx context.Context, obj storage.ObjectInfo, set 
 		if !ok {
 			continue
 		}
-		keys := []string{name + "/" + obj.Key}
-		for _, f := range sp.Formats {
-			keys = append(keys, resizer.SiblingKey(name, f, obj.Key))
+		stale, primary, err := s.variantStale(ctx, name+"/"+obj.Key, etag, sp.Since)
+		if err != nil {
+			return nil, err
 		}
-		for _, k := range keys {
-			stale, err := s.variantStale(ctx, k, etag, sp.Since)
-			if err != nil {
-				return nil, err
-			}
+		for _, f := range sp.Formats {
 			if stale {
-				out = append(out, name)
 				break
 			}
+			if f == "avif" && primary.Metadata[metaAnimated] == "true" {
+				continue // animations have no AVIF sibling
+			}
+			if stale, _, err = s.variantStale(ctx, resizer.SiblingKey(name, f, obj.Key), etag, sp.Since); err != nil {
+				return nil, err
+			}
+		}
+		if stale {
+			out = append(out, name)
 		}
 	}
 	return out, nil
 }
 
 // variantStale reports whether the variant (or sibling) at key is missing or
-// was rendered from another ETag or an older preset definition.
-func (s *Service) variantStale(ctx context.Context, key, etag string, since int64) (bool, error) {
+// was rendered from another ETag or an older preset definition, with the
+// stored variant's info.
+func (s *Service) variantStale(ctx context.Context, key, etag string, since int64) (bool, storage.ObjectInfo, error) {
 	info, err := s.cfg.Storage.Stat(ctx, s.resized, key)
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrBucketNotFound) {
-		return true, nil
+		return true, info, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("jobs: stat variant %s: %w", key, err)
+		return false, info, fmt.Errorf("jobs: stat variant %s: %w", key, err)
 	}
 	v, _ := strconv.ParseInt(info.Metadata[metaPresetVersion], 10, 64)
-	return NormETag(info.Metadata[metaSourceETag]) != etag || v < since, nil
+	return NormETag(info.Metadata[metaSourceETag]) != etag || v < since, info, nil
 }
 
 // Reconcile lists NAME-original and enqueues every object whose variants are

@@ -1,8 +1,12 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/color"
+	"image/gif"
 	"slices"
 	"testing"
 
@@ -66,5 +70,55 @@ func TestSiblingsStoredReconciledDeleted(t *testing.T) {
 		if _, err := e.Store.Stat(ctx, "imgate-resized", k); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("%s after delete: %v, want not found", k, err)
 		}
+	}
+}
+
+// TestAnimatedSiblings: an animated GIF original gets its animated GIF
+// primary and an animated WebP sibling but no AVIF one, and reconcile does
+// not take the missing AVIF for a stale variant.
+func TestAnimatedSiblings(t *testing.T) {
+	e := jobstest.New(t, jobstest.Options{NoStart: true})
+	ctx := context.Background()
+	if _, err := e.Svc.Presets().Replace(ctx, "150x", resizer.Preset{Geometry: "150x", Formats: []string{"avif", "webp"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pal := color.Palette{color.RGBA{255, 0, 0, 255}, color.RGBA{0, 0, 255, 255}}
+	g := &gif.GIF{Delay: []int{10, 20}}
+	for i := range 2 {
+		m := image.NewPaletted(image.Rect(0, 0, 300, 200), pal)
+		for j := range m.Pix {
+			m.Pix[j] = uint8(i)
+		}
+		g.Image = append(g.Image, m)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		t.Fatal(err)
+	}
+	key := "p/anim.gif"
+	e.Upload(t, key, buf.Bytes())
+	job := e.WaitKey(t, key, adminapi.StateCompleted)
+	var formats []string
+	for _, v := range job.Variants {
+		if v.Preset == "150x" {
+			formats = append(formats, v.Format)
+		}
+	}
+	slices.Sort(formats)
+	if !slices.Equal(formats, []string{"", "webp"}) {
+		t.Fatalf("150x variants %v, want the GIF and a WebP sibling only", formats)
+	}
+	data, _, err := e.Variant(t, "150x.webp", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data[:64], []byte("ANIM")) {
+		t.Error("the WebP sibling is not animated")
+	}
+	if res, err := e.Svc.Reconcile(ctx); err != nil || res.Enqueued != 0 {
+		t.Fatalf("reconcile = %+v, %v; want nothing enqueued (animations have no AVIF sibling)", res, err)
 	}
 }

@@ -177,14 +177,16 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 // storeVariant writes one variant (or sibling) to NAME-resized at vkey.
 func (s *Service) storeVariant(ctx context.Context, vkey string, v resizer.Variant, etag string, since int64, encodeDur time.Duration) (adminapi.VariantOK, error) {
 	putStart := time.Now()
+	meta := map[string]string{
+		metaSourceETag:    etag,
+		metaPresetVersion: strconv.FormatInt(since, 10),
+		metaPreset:        v.Preset,
+	}
+	if v.Animated {
+		meta[metaAnimated] = "true"
+	}
 	_, err := s.cfg.Storage.Put(ctx, s.resized, vkey, bytes.NewReader(v.Data), int64(len(v.Data)), storage.PutOptions{
-		ContentType:  v.ContentType,
-		CacheControl: s.cfg.CacheControl,
-		Metadata: map[string]string{
-			metaSourceETag:    etag,
-			metaPresetVersion: strconv.FormatInt(since, 10),
-			metaPreset:        v.Preset,
-		},
+		ContentType: v.ContentType, CacheControl: s.cfg.CacheControl, Metadata: meta,
 	})
 	if err != nil {
 		return adminapi.VariantOK{}, fmt.Errorf("write variant %s: %w", vkey, err)
@@ -210,7 +212,7 @@ func (s *Service) storeSiblings(ctx context.Context, key string, variants []resi
 	for _, format := range []string{"webp", "avif"} {
 		for _, v := range variants {
 			sp, _ := set.Get(v.Preset)
-			if !slices.Contains(sp.Formats, format) {
+			if !slices.Contains(sp.Formats, format) || !v.SiblingPossible(format) {
 				continue
 			}
 			if err := ctx.Err(); err != nil {
