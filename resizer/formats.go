@@ -122,7 +122,13 @@ func EncodeSibling(v Variant, format string, p Preset) (Variant, error) {
 // format: animations get an animated WebP, never an AVIF (a still AVIF
 // would stop the animation for every browser that accepts AVIF).
 func (v Variant) SiblingPossible(format string) bool {
-	return !v.Animated || format == "webp"
+	return SiblingPossible(v.Animated, format)
+}
+
+// SiblingPossible is the rule Variant.SiblingPossible applies, for a
+// stored variant known only by whether it is animated.
+func SiblingPossible(animated bool, format string) bool {
+	return !animated || format == "webp"
 }
 
 func encodeAnimatedSibling(v Variant, format string, p Preset) (Variant, error) {

@@ -32,8 +32,8 @@ func (s *Service) stalePresets(ctx context.Context, obj storage.ObjectInfo, set 
 			if stale {
 				break
 			}
-			if f == "avif" && primary.Metadata[metaAnimated] == "true" {
-				continue // animations have no AVIF sibling
+			if !resizer.SiblingPossible(primary.Metadata[metaAnimated] == "true", f) {
+				continue // e.g. an animation's AVIF: never made
 			}
 			if stale, _, err = s.variantStale(ctx, resizer.SiblingKey(name, f, obj.Key), etag, sp.Since); err != nil {
 				return nil, err

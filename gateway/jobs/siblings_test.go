@@ -20,24 +20,12 @@ import (
 // AVIF siblings at PRESET.FORMAT/KEY (recorded in the job), reconcile sees a
 // missing sibling, and deleting the original deletes them.
 func TestSiblingsStoredReconciledDeleted(t *testing.T) {
-	e := jobstest.New(t, jobstest.Options{NoStart: true})
+	e := startWithSiblings(t)
 	ctx := context.Background()
-	if _, err := e.Svc.Presets().Replace(ctx, "150x", resizer.Preset{Geometry: "150x", Formats: []string{"avif", "webp"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	key := "p/sib.jpg"
 	e.Upload(t, key, jobstest.JPEG(t, 300, 200))
 	job := e.WaitKey(t, key, adminapi.StateCompleted)
-	var formats []string
-	for _, v := range job.Variants {
-		if v.Preset == "150x" {
-			formats = append(formats, v.Format)
-		}
-	}
-	slices.Sort(formats)
+	formats := formatsOf(job, "150x")
 	if !slices.Equal(formats, []string{"", "avif", "webp"}) {
 		t.Fatalf("150x variants %v, want jpeg + avif + webp; job %+v", formats, job.Variants)
 	}
@@ -77,14 +65,8 @@ func TestSiblingsStoredReconciledDeleted(t *testing.T) {
 // primary and an animated WebP sibling but no AVIF one, and reconcile does
 // not take the missing AVIF for a stale variant.
 func TestAnimatedSiblings(t *testing.T) {
-	e := jobstest.New(t, jobstest.Options{NoStart: true})
+	e := startWithSiblings(t)
 	ctx := context.Background()
-	if _, err := e.Svc.Presets().Replace(ctx, "150x", resizer.Preset{Geometry: "150x", Formats: []string{"avif", "webp"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	pal := color.Palette{color.RGBA{255, 0, 0, 255}, color.RGBA{0, 0, 255, 255}}
 	g := &gif.GIF{Delay: []int{10, 20}}
 	for i := range 2 {
@@ -101,13 +83,7 @@ func TestAnimatedSiblings(t *testing.T) {
 	key := "p/anim.gif"
 	e.Upload(t, key, buf.Bytes())
 	job := e.WaitKey(t, key, adminapi.StateCompleted)
-	var formats []string
-	for _, v := range job.Variants {
-		if v.Preset == "150x" {
-			formats = append(formats, v.Format)
-		}
-	}
-	slices.Sort(formats)
+	formats := formatsOf(job, "150x")
 	if !slices.Equal(formats, []string{"", "webp"}) {
 		t.Fatalf("150x variants %v, want the GIF and a WebP sibling only", formats)
 	}
@@ -121,4 +97,32 @@ func TestAnimatedSiblings(t *testing.T) {
 	if res, err := e.Svc.Reconcile(ctx); err != nil || res.Enqueued != 0 {
 		t.Fatalf("reconcile = %+v, %v; want nothing enqueued (animations have no AVIF sibling)", res, err)
 	}
+}
+
+// startWithSiblings starts a job service whose 150x preset has AVIF and
+// WebP siblings.
+func startWithSiblings(t *testing.T) *jobstest.Env {
+	t.Helper()
+	e := jobstest.New(t, jobstest.Options{NoStart: true})
+	ctx := context.Background()
+	if _, err := e.Svc.Presets().Replace(ctx, "150x", resizer.Preset{Geometry: "150x", Formats: []string{"avif", "webp"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// formatsOf lists, sorted, the formats of a job's variants of preset
+// ("" for the primary).
+func formatsOf(job adminapi.Job, preset string) []string {
+	var formats []string
+	for _, v := range job.Variants {
+		if v.Preset == preset {
+			formats = append(formats, v.Format)
+		}
+	}
+	slices.Sort(formats)
+	return formats
 }
