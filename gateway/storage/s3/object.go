@@ -73,11 +73,47 @@ func (s *Store) putSingle(ctx context.Context, bucket, key string, r io.Reader, 
 	if opts.MD5 != nil {
 		md5b64 = base64.StdEncoding.EncodeToString(opts.MD5)
 	}
-	ui, err := s.core.PutObject(ctx, bucket, key, newFinalByteReader(ctx, r, size), size, md5b64, "", putOptions(opts))
-	if err != nil {
-		return storage.ObjectInfo{}, wrap("put", bucket, key, err)
+	start, replayable := startOf(r)
+	for attempt := 0; ; attempt++ {
+		ui, err := s.core.PutObject(ctx, bucket, key, newFinalByteReader(ctx, r, size), size, md5b64, "", putOptions(opts))
+		if err == nil {
+			return uploadInfo(bucket, key, ui, opts), nil
+		}
+		if !replayable || attempt == len(racedPutRetries) || !racedPrefixDelete(err) {
+			return storage.ObjectInfo{}, wrap("put", bucket, key, err)
+		}
+		if _, serr := r.(io.Seeker).Seek(start, io.SeekStart); serr != nil {
+			return storage.ObjectInfo{}, wrap("put", bucket, key, err)
+		}
+		select {
+		case <-ctx.Done():
+			return storage.ObjectInfo{}, wrap("put", bucket, key, err)
+		case <-time.After(racedPutRetries[attempt]):
+		}
 	}
-	return uploadInfo(bucket, key, ui, opts), nil
+}
+
+// racedPutRetries are the pauses before a put that lost a race with a
+// delete under the same prefix is sent again.
+var racedPutRetries = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond}
+
+// racedPrefixDelete reports an error MinIO gives a PUT whose parent
+// directory a concurrent DELETE of the last object under it removed
+// (minio/minio#15157: AccessDenied or NoSuchKey instead of success). Sending
+// the same body again succeeds; only replayable bodies are retried.
+func racedPrefixDelete(err error) bool {
+	var er minio.ErrorResponse
+	return errors.As(err, &er) && (er.Code == "AccessDenied" || er.Code == "NoSuchKey")
+}
+
+// startOf returns r's current offset when r can be rewound to it.
+func startOf(r io.Reader) (int64, bool) {
+	sk, ok := r.(io.Seeker)
+	if !ok {
+		return 0, false
+	}
+	off, err := sk.Seek(0, io.SeekCurrent)
+	return off, err == nil
 }
 
 // putStream uploads r in PartSize parts through a multipart upload, reusing
