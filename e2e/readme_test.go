@@ -234,14 +234,22 @@ func missingWords(out string, words []string) []string {
 }
 
 // fill replaces each <NAME> with the NAME=value a running server printed.
+// A server may answer HTTP a moment before its printed line has been read
+// from its pipe, so the line is waited for (up to 30 s).
 func (r *readmeRun) fill(line string) string {
 	return placeholder.ReplaceAllStringFunc(line, func(m string) string {
 		name := placeholder.FindStringSubmatch(m)[1]
 		re := regexp.MustCompile(`\b` + name + `=(\S+)`)
-		for _, s := range r.servers {
-			if v := re.FindStringSubmatch(s.out.String()); v != nil {
-				return v[1]
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			for _, s := range r.servers {
+				if v := re.FindStringSubmatch(s.out.String()); v != nil {
+					return v[1]
+				}
 			}
+			if time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 		r.t.Fatalf("%s: no running server printed %s=", line, name)
 		return m
