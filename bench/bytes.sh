@@ -14,7 +14,10 @@
 # mean encode time per variant (in-process for imgate and sharp; ImageMagick
 # is a process per file, so its time includes start-up and PNG decoding).
 #
+# WebP files are decoded for scoring by libwebp's dwebp, AVIF by libavif.
+#
 # Needs: go, node + npm (sharp is installed into ~/.cache/imgate-bench/node),
+# dwebp (Debian webp),
 # /usr/bin/convert (Debian imagemagick).
 set -euo pipefail
 
@@ -28,6 +31,7 @@ NODEDIR=${NODEDIR:-$HOME/.cache/imgate-bench/node}
 
 [ -d "$CORPUS" ] || { echo "bench: corpus $CORPUS not found" >&2; exit 2; }
 [ -x "$CONVERT" ] || { echo "bench: $CONVERT (ImageMagick) not found" >&2; exit 2; }
+command -v dwebp >/dev/null || { echo "bench: dwebp (Debian package webp) not found" >&2; exit 2; }
 if [ ! -d "$NODEDIR/node_modules/sharp" ]; then
 	mkdir -p "$NODEDIR"
 	npm install --silent --no-audit --no-fund --prefix "$NODEDIR" sharp >&2

@@ -16,9 +16,9 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 
-	_ "github.com/gen2brain/avif" // decoders for score
-	_ "github.com/gen2brain/webp"
+	_ "github.com/gen2brain/avif" // AVIF decoder for score (libavif converts to RGB itself)
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -46,9 +46,20 @@ func main() {
 	}
 }
 
+// readRGBA decodes an image file to RGBA. WebP files are decoded by
+// libwebp's own dwebp (Debian package webp): gen2brain/webp's Decode hands
+// back VP8's limited-range YCbCr planes in Go types whose conversion
+// assumes full range, which lifts black to 16 and dims white to 236 and so
+// scored every WebP far below its real quality.
 func readRGBA(path string) (*image.RGBA, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	var b []byte
+	var err error
+	if strings.EqualFold(filepath.Ext(path), ".webp") {
+		b, err = exec.Command("dwebp", "-quiet", path, "-o", "-").Output()
+		if err != nil {
+			return nil, fmt.Errorf("dwebp %s: %w", path, err)
+		}
+	} else if b, err = os.ReadFile(path); err != nil {
 		return nil, err
 	}
 	m, _, err := image.Decode(bytes.NewReader(b))
