@@ -15,6 +15,9 @@
 # is a process per file, so its time includes start-up and PNG decoding).
 #
 # WebP files are decoded for scoring by libwebp's dwebp, AVIF by libavif.
+# The goals compare bytes at EQUAL SSIM: for WebP and AVIF a row
+# "imgate=ssim" gives imgate's bytes at the luma SSIM of imgate's JPEG,
+# interpolated over preset qualities QUALITY-5 .. QUALITY+6.
 #
 # Needs: go, node + npm (sharp is installed into ~/.cache/imgate-bench/node),
 # dwebp (Debian webp),
@@ -83,10 +86,23 @@ for size in $SIZES; do
 			fi
 			read -r n bytes ssim ssimy < <("$WORK/bytescmp" score -ref "$ref/ref" "$dir")
 			# The yardstick is imgate's JPEG at this size (FORMATS starts with jpeg).
-			[ -n "$base" ] || base=$bytes
+			[ -n "$base" ] || { base=$bytes; basessim=$ssimy; }
 			printf '%-6s %-7s %-12s %6d %10d %11s %9s %9s %12s\n' "$size" "$fmt" "$tool" "$n" "$bytes" \
 				"$(echo "scale=3; $bytes / $base" | bc)" "$ssim" "$ssimy" "${ms[$tool]}"
 		done
 		unset ms
+		# imgate's WebP/AVIF bytes at the luma SSIM of imgate's JPEG,
+		# interpolated over a ladder of preset qualities around QUALITY.
+		if [ "$fmt" != jpeg ] && [ -n "$base" ]; then
+			eq=$("$WORK/bytescmp" ladder -format "$fmt" -target "$basessim" \
+				-qualities "$((QUALITY - 5)),$((QUALITY - 2)),$QUALITY,$((QUALITY + 3)),$((QUALITY + 6))" "${REFS[@]}" |
+				awk '$1 == "equal" {print $2}')
+			if [ -n "$eq" ] && [ "$eq" != none ]; then
+				printf '%-6s %-7s %-12s %6s %10.0f %11s %9s %9s   (imgate at the JPEG'"'"'s SSIM-Y, interpolated)\n' \
+					"$size" "$fmt" "imgate=ssim" "" "$eq" "$(echo "scale=3; $eq / $base" | bc)" "" "$basessim"
+			else
+				printf '%-6s %-7s %-12s (JPEG'"'"'s SSIM-Y %s outside the ladder)\n' "$size" "$fmt" "imgate=ssim" "$basessim"
+			fi
+		fi
 	done
 done

@@ -15,13 +15,27 @@ import (
 // variant ("formats": ["avif", "webp"]), in the order browsers prefer them.
 var SiblingFormats = []string{"avif", "webp"}
 
-// AVIFSpeed is libavif's speed setting for AVIF siblings (0 slowest .. 10
-// fastest). At 8, the AVIF siblings of the three classic presets of a
-// 13 MP photo take 120–150 ms in the WASM encoder (the primaries 60–100 ms,
-// WebP 30–40 ms): a job stays well under a second once the encoders are
-// compiled. Slower settings buy a few per cent of bytes for several times
-// the time.
-const AVIFSpeed = 8
+// AVIF speed (libavif/libaom: 0 slowest .. 10 fastest) by variant size.
+// Encode time grows with the pixels, bytes saved at a slower speed do not:
+// variants of up to AVIFSmallPixels (every thumbnail of the classic
+// presets) are encoded at AVIFSpeedSmall, which is sharp's default effort,
+// larger ones at AVIFSpeed. Measured on the 17 corpus JPEGs at 150x in the
+// WASM encoder (bench/bytes.sh): speed 5 takes about 0.45 s per variant and
+// is 0.59x the JPEG's bytes at equal luma SSIM; speed 6 0.17 s and 0.63x;
+// speed 8 0.11 s and 0.67x.
+const (
+	AVIFSpeedSmall  = 5
+	AVIFSpeed       = 8
+	AVIFSmallPixels = 256 * 256
+)
+
+// avifSpeed is the speed for a variant of w×h pixels.
+func avifSpeed(w, h int) int {
+	if w*h <= AVIFSmallPixels {
+		return AVIFSpeedSmall
+	}
+	return AVIFSpeed
+}
 
 // SiblingKey is where the sibling of format of a preset's variant lives in
 // NAME-resized: a directory named PRESET.FORMAT next to PRESET, the key
@@ -32,13 +46,14 @@ func SiblingKey(preset, format, key string) string {
 }
 
 // webpQuality and avifQuality map a preset's JPEG-scale quality to the
-// encoders' own scales. AVIF: q−17 gives about the luma SSIM of imgate's
-// JPEG at the same q (bench/bytes.sh, corpus at 150x). WebP: the same number,
-// as image CDNs do; libwebp needs more bytes than the JPEG to reach its
-// SSIM on small thumbnails, and a sibling larger than the primary would
-// defeat its purpose (README, Performance).
-func webpQuality(q int) int { return min(max(q, 1), 100) }
-func avifQuality(q int) int { return min(max(q-17, 1), 100) }
+// encoders' own scales so that a sibling looks about as good as the primary
+// JPEG: at q85 on the 17 corpus JPEGs at 150x, imgate's JPEG has a mean
+// luma SSIM of 0.9796; WebP at q−2 0.9797 for 0.74x the JPEG's bytes, AVIF
+// at q−24 (speed 5) 0.9793 for 0.59x (bench/bytes.sh, WebP decoded by dwebp;
+// libavif maps neighbouring qualities to one quantizer, q−23 is 0.9812 for
+// 0.62x).
+func webpQuality(q int) int { return min(max(q-2, 1), 100) }
+func avifQuality(q int) int { return min(max(q-24, 1), 100) }
 
 // normalizeFormats lower-cases and de-duplicates a preset's formats.
 func normalizeFormats(fs []string) []string {
@@ -88,7 +103,8 @@ func encodeSibling(m *image.RGBA, format string, quality int) ([]byte, error) {
 		if m.Rect.Dx() <= 64 && m.Rect.Dy() <= 64 {
 			sub = image.YCbCrSubsampleRatio444
 		}
-		err := avif.Encode(&buf, m, avif.Options{Quality: avifQuality(quality), QualityAlpha: avifQuality(quality), Speed: AVIFSpeed, ChromaSubsampling: sub})
+		speed := avifSpeed(m.Rect.Dx(), m.Rect.Dy())
+		err := avif.Encode(&buf, m, avif.Options{Quality: avifQuality(quality), QualityAlpha: avifQuality(quality), Speed: speed, ChromaSubsampling: sub})
 		if err != nil {
 			return nil, fmt.Errorf("avif: %w", err)
 		}

@@ -4,6 +4,8 @@
 //
 //	bytescmp encode -format jpeg -quality 85 -out DIR REF.png…
 //	bytescmp score -label NAME -ref REFDIR DIR   (one line: files, bytes, SSIM)
+//	bytescmp ladder -format webp -qualities 75,80,85 -target SSIM REF.png…
+//	                (bytes at a luma SSIM, interpolated over imgate's qualities)
 package main
 
 import (
@@ -28,7 +30,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bytescmp encode|score …")
+		fmt.Fprintln(os.Stderr, "usage: bytescmp encode|score|ladder …")
 		os.Exit(2)
 	}
 	var err error
@@ -37,6 +39,8 @@ func main() {
 		err = encode(os.Args[2:])
 	case "score":
 		err = score(os.Args[2:])
+	case "ladder":
+		err = ladder(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
