@@ -14,9 +14,20 @@ import (
 	"io"
 )
 
+// Sized is a source that knows its length, as *bytes.Reader does and the
+// readers the job worker hands over (the stored object's size): Resize
+// reads it into one buffer of that size. Otherwise the buffer grows by
+// doubling, which for a 100 MB original briefly holds about twice that.
+type Sized interface{ Size() int64 }
+
 // readLimited reads all of src, refusing more than max bytes.
 func readLimited(src io.Reader, max int64) ([]byte, error) {
 	var buf bytes.Buffer
+	if s, ok := src.(Sized); ok {
+		if n := s.Size(); n >= 0 && n <= max {
+			buf.Grow(int(n) + bytes.MinRead) // MinRead spare: ReadFrom's EOF probe does not regrow
+		}
+	}
 	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("read source: %w", err)

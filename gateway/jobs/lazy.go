@@ -81,7 +81,7 @@ func (s *Service) renderOne(ctx context.Context, set presets.Set, sp presets.Sto
 		return fmt.Errorf("jobs: lazy: original of %d bytes over the limit %d", info.Size, limit)
 	}
 	start := time.Now()
-	_, variants, err := s.cfg.Resizer.Resize(ctx, rc, []resizer.Preset{sp.Preset})
+	_, variants, err := s.cfg.Resizer.Resize(ctx, &countingReader{r: rc, size: info.Size}, []resizer.Preset{sp.Preset})
 	if err != nil {
 		return fmt.Errorf("jobs: lazy: resize: %w", err)
 	}

@@ -133,7 +133,7 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 	if limit := s.cfg.Resizer.Limits().MaxBytes; info.Size > limit {
 		return nil, rendered{}, 0, &permanentError{msg: fmt.Sprintf("image too large: %d bytes, the limit is %d (--max-source-bytes)", info.Size, limit)}
 	}
-	counter := &countingReader{r: rc}
+	counter := &countingReader{r: rc, size: info.Size}
 	if s.testHookResize != nil {
 		s.testHookResize(args.Key)
 	}
@@ -245,10 +245,15 @@ func jobPresets(set presets.Set, names []string) []resizer.Preset {
 	return list
 }
 
+// countingReader counts the bytes read and tells the resizer the object's
+// size (resizer.Sized), so the original is read into one buffer.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	size int64
 }
+
+func (c *countingReader) Size() int64 { return c.size }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
