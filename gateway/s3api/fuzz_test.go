@@ -102,6 +102,7 @@ func FuzzReadFormFields(f *testing.F) {
 	f.Add(build([][2]string{{"key", "a"}, {"KEY", "b"}}, true))
 	f.Add(build(nil, false))
 	f.Add([]byte("--BOUNDARY\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--BOUNDARY--\r\n"))
+	f.Add([]byte("--BOUNDARY\r\nContent-Disposition: form-data; name=\"File\"\r\n\r\nx\r\n--BOUNDARY--\r\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fields, file, err := readFormFields(multipart.NewReader(bytes.NewReader(body), "BOUNDARY"))
 		if err != nil {
@@ -110,7 +111,7 @@ func FuzzReadFormFields(f *testing.F) {
 			}
 			return
 		}
-		if file == nil || file.FormName() != "file" {
+		if file == nil || strings.ToLower(file.FormName()) != "file" {
 			t.Fatal("no file part returned without an error")
 		}
 		total := 0
