@@ -132,9 +132,16 @@ if [ "$status" -ne 0 ]; then
     /^=== (RUN|NAME|CONT|PAUSE) / { cur = $3; next }
     /^ *--- FAIL: / { failed[$3] = 1 }
     cur != "" { n[cur]++; line[cur, n[cur] % 60] = $0 }
+    cur != "" && /^ +[A-Za-z0-9_]+_test\.go:[0-9]+: / && m[cur] < 20 { m[cur]++; msg[cur, m[cur]] = $0 }
     END {
       for (t in failed) {
         if (!(t in n)) continue
+        # The test'"'"'s own messages first: a server log dumped at cleanup
+        # can fill the last 60 lines and hide why the test failed.
+        if (t in m) {
+          print "\n--- messages of " t ":"
+          for (i = 1; i <= m[t]; i++) print msg[t, i]
+        }
         print "\n--- output of " t " (last 60 lines):"
         first = n[t] > 60 ? n[t] - 59 : 1
         for (i = first; i <= n[t]; i++) print line[t, i % 60]
