@@ -6,12 +6,14 @@ import (
 	"image"
 	"image/jpeg"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/imgate/imgate/gateway/auth"
+	"github.com/imgate/imgate/gateway/storage"
 )
 
 func jpegBytes(t testing.TB, w, h int) []byte {
@@ -136,5 +138,59 @@ func TestPostSniffedTypeMeetsPolicy(t *testing.T) {
 	}
 	if g.exists(orig, "form/png.jpg") || !g.exists(orig, "form/ok.jpg") {
 		t.Fatal("stored objects do not match the answers")
+	}
+}
+
+// countingStore counts the part listings asked of a real store.
+type countingStore struct {
+	storage.Storage
+	lists atomic.Int64
+}
+
+func (c *countingStore) ListParts(ctx context.Context, bucket, key, uploadID string) ([]storage.PartInfo, error) {
+	c.lists.Add(1)
+	return c.Storage.ListParts(ctx, bucket, key, uploadID)
+}
+
+// TestUploadPartsListedOnce: the part limit of a multipart upload comes
+// from the part tally, so its parts are listed on the backend once for the
+// parts (within the tally's TTL, here an hour) and once at Complete, not
+// once per part; the limit still holds (TestSignedLimits).
+func TestUploadPartsListedOnce(t *testing.T) {
+	var cs *countingStore
+	g := newGW(t, func(c *Config) {
+		cs = &countingStore{Storage: c.Storage}
+		c.Storage = cs
+	})
+	g.h.tally = newPartTally(time.Hour, time.Now)
+	ctx := context.Background()
+	core := minio.Core{Client: g.root()}
+	id, err := core.NewMultipartUpload(ctx, orig, "mp/listed.png", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := [][]byte{bigImage(t, 5<<20), bigImage(t, 5<<20), bigImage(t, 5<<20), pngBytes(t, 8, 8)}
+	var parts []minio.CompletePart
+	for i, b := range bodies {
+		p, err := core.PutObjectPart(ctx, orig, "mp/listed.png", id, i+1, bytes.NewReader(b), int64(len(b)), minio.PutObjectPartOptions{})
+		if err != nil {
+			t.Fatalf("part %d: %v", i+1, err)
+		}
+		parts = append(parts, minio.CompletePart{PartNumber: i + 1, ETag: p.ETag})
+	}
+	if n := cs.lists.Load(); n != 1 {
+		t.Fatalf("%d part listings for %d parts, want 1", n, len(bodies))
+	}
+	if _, err := core.CompleteMultipartUpload(ctx, orig, "mp/listed.png", id, parts, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := cs.lists.Load(); n != 2 {
+		t.Fatalf("%d part listings after Complete, want 2", n)
+	}
+	g.h.tally.mu.Lock()
+	left := len(g.h.tally.uploads)
+	g.h.tally.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d tallies left after Complete, want 0", left)
 	}
 }

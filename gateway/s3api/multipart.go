@@ -127,6 +127,7 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 		h.writeError(w, r, err)
 		return
 	}
+	h.tally.stored(bucket, key, uploadID, partNumber, part.Size)
 	w.Header().Set("ETag", quoteETag(part.ETag))
 	u.echoChecksums(w, r)
 	w.WriteHeader(http.StatusOK)
@@ -134,22 +135,16 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 
 // partLimit is the most part n of uploadID may hold: S3's part limit and
 // what the object limit leaves after the upload's other stored parts, so
-// parts count against the limit as they arrive, not only at Complete.
+// parts count against the limit as they arrive, not only at Complete
+// (known from the part tally, parttally.go, not a listing per part).
 func (h *handler) partLimit(ctx context.Context, id *auth.Identity, bucket, key, uploadID string, n int) (int64, error) {
-	parts, err := h.cfg.Storage.ListParts(ctx, bucket, key, uploadID)
+	others, err := h.tally.others(ctx, bucket, key, uploadID, n, func(ctx context.Context) ([]storage.PartInfo, error) {
+		return h.cfg.Storage.ListParts(ctx, bucket, key, uploadID)
+	})
 	if err != nil {
 		return 0, err
 	}
-	left := h.objectLimit(id)
-	for _, p := range parts {
-		if p.PartNumber != n {
-			left -= p.Size
-		}
-	}
-	if left < 0 {
-		left = 0
-	}
-	return min(left, maxPartBytes), nil
+	return min(max(h.objectLimit(id)-others, 0), maxPartBytes), nil
 }
 
 type completeRequest struct {
@@ -250,6 +245,7 @@ func (h *handler) completeMultipart(w http.ResponseWriter, r *http.Request, buck
 		h.writeError(w, r, err)
 		return
 	}
+	h.tally.forget(bucket, key, uploadID)
 	if err := h.uploaded(ctx, info); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -270,6 +266,7 @@ func (h *handler) abortMultipart(w http.ResponseWriter, r *http.Request, bucket,
 		h.writeError(w, r, err)
 		return
 	}
+	h.tally.forget(bucket, key, r.URL.Query().Get("uploadId"))
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -155,6 +155,7 @@ type handler struct {
 	created   time.Time
 	uploads   chan struct{} // semaphore of in-flight uploads
 	perClient *clientCaps   // slots held per access key and remote address
+	tally     *partTally    // stored part sizes of multipart uploads in progress
 	paceGrace time.Duration // before a body's minimum rate applies (tests shorten it)
 	allowed   map[string]bool
 	metrics   *metrics
@@ -174,6 +175,7 @@ func New(cfg Config) (http.Handler, error) {
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		paceGrace: paceGrace,
 		perClient: &clientCaps{limit: cfg.MaxUploadsPerClient, counts: map[string]int{}},
+		tally:     newPartTally(tallyTTL, time.Now),
 		allowed:   map[string]bool{},
 	}
 	for _, t := range cfg.AllowedContentTypes {
