@@ -162,7 +162,7 @@ func TestUploadPartsListedOnce(t *testing.T) {
 		cs = &countingStore{Storage: c.Storage}
 		c.Storage = cs
 	})
-	g.h.tally = newPartTally(time.Hour, time.Now)
+	g.h.tally = newPartTally(cs.ListParts, time.Hour, time.Now)
 	ctx := context.Background()
 	core := minio.Core{Client: g.root()}
 	id, err := core.NewMultipartUpload(ctx, orig, "mp/listed.png", minio.PutObjectOptions{})

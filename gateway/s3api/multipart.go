@@ -138,9 +138,7 @@ func (h *handler) uploadPart(w http.ResponseWriter, r *http.Request, bucket, key
 // parts count against the limit as they arrive, not only at Complete
 // (known from the part tally, parttally.go, not a listing per part).
 func (h *handler) partLimit(ctx context.Context, id *auth.Identity, bucket, key, uploadID string, n int) (int64, error) {
-	others, err := h.tally.others(ctx, bucket, key, uploadID, n, func(ctx context.Context) ([]storage.PartInfo, error) {
-		return h.cfg.Storage.ListParts(ctx, bucket, key, uploadID)
-	})
+	others, err := h.tally.others(ctx, bucket, key, uploadID, n)
 	if err != nil {
 		return 0, err
 	}

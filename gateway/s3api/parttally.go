@@ -27,8 +27,9 @@ const tallyTTL = time.Second
 // what it forgets (a restart, an idle upload swept after tallyTTL) is
 // listed again, and Complete still checks the listed total.
 type partTally struct {
-	ttl time.Duration
-	now func() time.Time
+	list listParts
+	ttl  time.Duration
+	now  func() time.Time
 
 	mu      sync.Mutex
 	uploads map[string]*tally // by tallyKey
@@ -46,8 +47,11 @@ type tallyPart struct {
 	at   time.Time // listed (= tally.listed) or stored by this process
 }
 
-func newPartTally(ttl time.Duration, now func() time.Time) *partTally {
-	return &partTally{ttl: ttl, now: now, uploads: map[string]*tally{}}
+// listParts lists the stored parts of an upload (storage.Storage.ListParts).
+type listParts func(ctx context.Context, bucket, key, uploadID string) ([]storage.PartInfo, error)
+
+func newPartTally(list listParts, ttl time.Duration, now func() time.Time) *partTally {
+	return &partTally{list: list, ttl: ttl, now: now, uploads: map[string]*tally{}}
 }
 
 func tallyKey(bucket, key, uploadID string) string {
@@ -55,17 +59,16 @@ func tallyKey(bucket, key, uploadID string) string {
 }
 
 // others returns the bytes the upload's stored parts other than part n
-// hold. It lists the parts with list when the tally is missing or older
-// than the TTL; a listing's error (NoSuchUpload among them) is returned.
-func (pt *partTally) others(ctx context.Context, bucket, key, uploadID string, n int,
-	list func(context.Context) ([]storage.PartInfo, error)) (int64, error) {
+// hold. It lists the parts when the tally is missing or older than the
+// TTL; a listing's error (NoSuchUpload among them) is returned.
+func (pt *partTally) others(ctx context.Context, bucket, key, uploadID string, n int) (int64, error) {
 	k := tallyKey(bucket, key, uploadID)
 	pt.mu.Lock()
 	t := pt.uploads[k]
 	if t == nil || pt.now().Sub(t.listed) >= pt.ttl {
 		pt.mu.Unlock()
 		start := pt.now()
-		parts, err := list(ctx)
+		parts, err := pt.list(ctx, bucket, key, uploadID)
 		if err != nil {
 			return 0, err
 		}

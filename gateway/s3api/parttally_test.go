@@ -17,7 +17,18 @@ type fakeParts struct {
 	during func() // runs inside the listing (a part stored meanwhile)
 }
 
-func (f *fakeParts) list(context.Context) ([]storage.PartInfo, error) {
+// fakeBackend holds the uploads by tallyKey; a missing one has no parts.
+type fakeBackend map[string]*fakeParts
+
+func (fb fakeBackend) list(ctx context.Context, bucket, key, uploadID string) ([]storage.PartInfo, error) {
+	f := fb[tallyKey(bucket, key, uploadID)]
+	if f == nil {
+		return nil, nil
+	}
+	return f.list()
+}
+
+func (f *fakeParts) list() ([]storage.PartInfo, error) {
 	f.lists++
 	if f.err != nil {
 		return nil, f.err
@@ -36,11 +47,17 @@ func TestPartTally(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Unix(1_000_000, 0)
 	now := func() time.Time { return clock }
-	pt := newPartTally(time.Second, now)
 	be := &fakeParts{parts: map[int]int64{1: 100, 2: 200}}
+	gone := &fakeParts{err: storage.ErrUploadNotFound}
+	backend := fakeBackend{
+		tallyKey("b", "k", "u1"):     be,
+		tallyKey("b", "other", "u1"): {parts: map[int]int64{1: 7, 2: 8}},
+		tallyKey("b", "k", "gone"):   gone,
+	}
+	pt := newPartTally(backend.list, time.Second, now)
 	others := func(n int) int64 {
 		t.Helper()
-		v, err := pt.others(ctx, "b", "k", "u1", n, be.list)
+		v, err := pt.others(ctx, "b", "k", "u1", n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +99,7 @@ func TestPartTally(t *testing.T) {
 	}
 	be.during = nil
 	// Another upload, or the same ID under another key, has its own tally.
-	if v, err := pt.others(ctx, "b", "other", "u1", 1, (&fakeParts{parts: map[int]int64{1: 7, 2: 8}}).list); err != nil || v != 8 {
+	if v, err := pt.others(ctx, "b", "other", "u1", 1); err != nil || v != 8 {
 		t.Fatalf("same upload ID, other key: %d %v, want 8", v, err)
 	}
 	// Completed or aborted: forgotten, listed again if used.
@@ -92,9 +109,8 @@ func TestPartTally(t *testing.T) {
 		t.Fatalf("after forget: %d listings, want 4", be.lists)
 	}
 	// A listing error (NoSuchUpload) is returned and leaves no tally.
-	gone := &fakeParts{err: storage.ErrUploadNotFound}
 	for range 2 {
-		if _, err := pt.others(ctx, "b", "k", "gone", 1, gone.list); !errors.Is(err, storage.ErrUploadNotFound) {
+		if _, err := pt.others(ctx, "b", "k", "gone", 1); !errors.Is(err, storage.ErrUploadNotFound) {
 			t.Fatalf("listing error: %v", err)
 		}
 	}
@@ -103,7 +119,7 @@ func TestPartTally(t *testing.T) {
 	}
 	// Tallies past their TTL are swept when a new one is made.
 	step(2 * time.Second)
-	if v, err := pt.others(ctx, "b", "new", "u2", 1, (&fakeParts{}).list); err != nil || v != 0 {
+	if v, err := pt.others(ctx, "b", "new", "u2", 1); err != nil || v != 0 {
 		t.Fatalf("new upload: %d %v", v, err)
 	}
 	pt.mu.Lock()

@@ -175,7 +175,7 @@ func New(cfg Config) (http.Handler, error) {
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		paceGrace: paceGrace,
 		perClient: &clientCaps{limit: cfg.MaxUploadsPerClient, counts: map[string]int{}},
-		tally:     newPartTally(tallyTTL, time.Now),
+		tally:     newPartTally(cfg.Storage.ListParts, tallyTTL, time.Now),
 		allowed:   map[string]bool{},
 	}
 	for _, t := range cfg.AllowedContentTypes {
