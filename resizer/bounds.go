@@ -60,18 +60,32 @@ func (r *Resizer) checkBounds(hdr header, ow, oh int, sizes [][2]int, presets []
 }
 
 // jpegScans counts the scans (SOS markers) of a JPEG from pos, the offset
-// of the first SOS marker's 0xFF, skipping the entropy-coded data between
-// them without decoding it. It stops at EOI, at the end of data, or at a
-// malformed segment (the decoder gives the verdict on those).
-func jpegScans(b []byte, pos int) int {
-	n := 0
-	for pos+4 <= len(b) {
+// of the first SOS marker's 0xFF. It stops at EOI, at the end of data, or
+// at a malformed segment (the decoder gives the verdict on those).
+func jpegScans(b []byte, pos int) int { return walkJPEG(b, pos).scans }
+
+// jpegWalk is where a walk over a JPEG's markers stopped.
+type jpegWalk struct {
+	scans int  // SOS markers passed
+	end   int  // offset just past EOI; 0 when not reached
+	next  int  // with end 0 and !bad: where to go on once b holds more
+	bad   bool // a malformed segment: the walk cannot go on
+}
+
+// walkJPEG follows a JPEG's markers from pos, the offset of a marker's
+// 0xFF, skipping each segment by its length and the entropy-coded data
+// between them without decoding it (stuffed 0xFF00 and restart markers
+// are part of that data). It stops at EOI, at a malformed segment, or
+// where b ends, possibly in the middle of a segment.
+func walkJPEG(b []byte, pos int) jpegWalk {
+	var w jpegWalk
+	for pos+2 <= len(b) {
 		if b[pos] != 0xff {
-			// Entropy-coded data (or garbage): on to the next marker that is
-			// neither a stuffed 0xFF00 nor a restart marker.
+			// Entropy-coded data (or garbage): on to the next 0xFF.
 			i := bytes.IndexByte(b[pos:], 0xff)
 			if i < 0 {
-				return n
+				pos = len(b)
+				break
 			}
 			pos += i
 			continue
@@ -85,18 +99,62 @@ func jpegScans(b []byte, pos int) int {
 			pos += 2
 			continue
 		case m == 0xd9:
-			return n
+			w.end = pos + 2
+			return w
+		}
+		if pos+4 > len(b) {
+			break // the segment's length is not here yet
 		}
 		l := int(binary.BigEndian.Uint16(b[pos+2:]))
 		if l < 2 {
-			return n
+			w.bad = true
+			return w
 		}
 		if m == 0xda {
-			n++
+			w.scans++
 		}
 		pos += 2 + l
 	}
-	return n
+	w.next = pos
+	return w
+}
+
+// jpegEnd finds where a JPEG ends (just past its EOI marker) while its
+// bytes arrive, so a reader can stop there: what follows EOI (a motion
+// photo's video, an Ultra HDR gain map, a camera's trailer) is never
+// decoded. The zero value is ready; it gives up on data that is not a
+// JPEG or whose markers do not parse (the decoder judges those).
+type jpegEnd struct {
+	pos int  // where the walk goes on; 0 until the format is known
+	off bool // not a JPEG, or a malformed one
+}
+
+// find returns the JPEG's end if b, the bytes so far (each call a longer
+// prefix of the same data), holds it, else 0.
+func (j *jpegEnd) find(b []byte) int {
+	if j.off {
+		return 0
+	}
+	if j.pos == 0 {
+		if len(b) < 3 {
+			return 0
+		}
+		if b[0] != 0xff || b[1] != 0xd8 || b[2] != 0xff {
+			j.off = true
+			return 0
+		}
+		j.pos = 2
+	}
+	w := walkJPEG(b, j.pos)
+	switch {
+	case w.end > 0:
+		return w.end
+	case w.bad:
+		j.off = true
+	default:
+		j.pos = w.next
+	}
+	return 0
 }
 
 // ctxReader makes a decoder that takes no context (image/jpeg, image/png,

@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"slices"
 )
 
 // Sized is a source that knows its length, as *bytes.Reader does and the
@@ -20,22 +21,39 @@ import (
 // doubling, which for a 100 MB original briefly holds about twice that.
 type Sized interface{ Size() int64 }
 
-// readLimited reads all of src, refusing more than max bytes.
+// readChunk is the most readLimited asks of its source at a time, so it
+// notices a JPEG's end soon after it arrives.
+const readChunk = 256 << 10
+
+// readLimited reads all of src, refusing more than max bytes. A JPEG is
+// read up to its EOI marker only (jpegEnd): the rest of the file is neither
+// read nor held.
 func readLimited(src io.Reader, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if s, ok := src.(Sized); ok {
-		if n := s.Size(); n >= 0 && n <= max {
-			buf.Grow(int(n) + bytes.MinRead) // MinRead spare: ReadFrom's EOF probe does not regrow
+	size := int64(bytes.MinRead)
+	if s, ok := src.(Sized); ok && s.Size() >= 0 && s.Size() <= max {
+		size = s.Size() + 1 // + 1: the read that meets EOF needs no new buffer
+	}
+	buf := make([]byte, 0, min(size, max+1))
+	var jpg jpegEnd
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(int64(cap(buf)), max+1-int64(cap(buf)))))
+		}
+		n, err := src.Read(buf[len(buf):min(cap(buf), len(buf)+readChunk)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return nil, newErr(KindTooLarge, nil, "image too large: more than %d bytes", max)
+		}
+		if end := jpg.find(buf); end > 0 {
+			return buf[:end], nil
+		}
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return nil, fmt.Errorf("read source: %w", err)
 		}
 	}
-	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read source: %w", err)
-	}
-	if n > max {
-		return nil, newErr(KindTooLarge, nil, "image too large: more than %d bytes", max)
-	}
-	return buf.Bytes(), nil
 }
 
 // inspect sniffs the format and checks the limits from the header.
