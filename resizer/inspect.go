@@ -16,33 +16,43 @@ import (
 )
 
 // Sized is a source that knows its length, as *bytes.Reader does and the
-// readers the job worker hands over (the stored object's size): Resize
-// reads it into one buffer of that size. Otherwise the buffer grows by
-// doubling, which for a 100 MB original briefly holds about twice that.
+// readers the job worker hands over (the stored object's size): once it
+// has proved larger than firstBuf, Resize reads it into one buffer of that
+// size. Otherwise the buffer grows by doubling, which for a 100 MB
+// original briefly holds about twice that.
 type Sized interface{ Size() int64 }
 
-// readChunk is the most readLimited asks of its source at a time, so it
-// notices a JPEG's end soon after it arrives.
-const readChunk = 256 << 10
+const (
+	// readChunk is the most readLimited asks of its source at a time, so
+	// it notices a JPEG's end soon after it arrives.
+	readChunk = 256 << 10
+	// firstBuf is the buffer a Sized source starts in: a small JPEG at
+	// the start of a large file (a trailer after its EOI) costs no more.
+	firstBuf = 1 << 20
+)
 
-// readLimited reads all of src, refusing more than max bytes. A JPEG is
+// readLimited reads all of src, refusing more than limit bytes. A JPEG is
 // read up to its EOI marker only (jpegEnd): the rest of the file is neither
 // read nor held.
-func readLimited(src io.Reader, max int64) ([]byte, error) {
-	size := int64(bytes.MinRead)
-	if s, ok := src.(Sized); ok && s.Size() >= 0 && s.Size() <= max {
-		size = s.Size() + 1 // + 1: the read that meets EOF needs no new buffer
+func readLimited(src io.Reader, limit int64) ([]byte, error) {
+	stated := int64(-1)
+	if s, ok := src.(Sized); ok && s.Size() >= 0 && s.Size() <= limit {
+		stated = s.Size() + 1 // + 1: the read that meets EOF needs no new buffer
 	}
-	buf := make([]byte, 0, min(size, max+1))
+	buf := make([]byte, 0, min(limit+1, firstBuf, max(stated, bytes.MinRead)))
 	var jpg jpegEnd
 	for {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, int(min(int64(cap(buf)), max+1-int64(cap(buf)))))
+			more := int64(cap(buf)) // double, or go straight to the stated size
+			if stated > int64(cap(buf)) {
+				more = stated - int64(cap(buf))
+			}
+			buf = slices.Grow(buf, int(min(more, limit+1-int64(cap(buf)))))
 		}
 		n, err := src.Read(buf[len(buf):min(cap(buf), len(buf)+readChunk)])
 		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > max {
-			return nil, newErr(KindTooLarge, nil, "image too large: more than %d bytes", max)
+		if int64(len(buf)) > limit {
+			return nil, newErr(KindTooLarge, nil, "image too large: more than %d bytes", limit)
 		}
 		if end := jpg.find(buf); end > 0 {
 			return buf[:end], nil

@@ -27,7 +27,7 @@ type sizedRead struct {
 func (s sizedRead) Size() int64 { return s.n }
 
 // TestReadLimitedSized: a source that states its size is read into one
-// buffer of that size — about half the bytes an unsized source of 8 MiB
+// buffer of that size once past its first MiB — about half the bytes an unsized source of 8 MiB
 // costs while its buffer doubles — and the limit still holds.
 func TestReadLimitedSized(t *testing.T) {
 	data := bytes.Repeat([]byte{0xAB}, 8<<20)
@@ -45,7 +45,7 @@ func TestReadLimitedSized(t *testing.T) {
 	}
 	sized := allocated(func() io.Reader { return sizedRead{onlyRead{bytes.NewReader(data)}, int64(len(data))} })
 	unsized := allocated(func() io.Reader { return onlyRead{bytes.NewReader(data)} })
-	if sized > uint64(len(data))+64<<10 {
+	if sized > uint64(len(data))+firstBuf+64<<10 {
 		t.Errorf("sized source: %d bytes allocated for %d bytes read", sized, len(data))
 	}
 	if unsized < sized*3/2 {
@@ -261,4 +261,23 @@ func FuzzJPEGEnd(f *testing.F) {
 			t.Fatalf("in pieces of %d: end %d, whole: %d", int(step)+1, got, want)
 		}
 	})
+}
+
+// TestReadLimitedSmallJPEGInLargeFile: a small JPEG at the start of a large
+// sized source costs a small buffer, not one of the source's size.
+func TestReadLimitedSmallJPEGInLargeFile(t *testing.T) {
+	img := readTestdata(t, "photo.jpg")
+	file := append(slices.Clip(img), bytes.Repeat(trailer(), 8)...) // 32 MiB after EOI
+	res := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			got, err := readLimited(sizedRead{onlyRead{bytes.NewReader(file)}, int64(len(file))}, 64<<20)
+			if err != nil || len(got) != len(img) {
+				b.Fatalf("readLimited: %d bytes, %v", len(got), err)
+			}
+		}
+	})
+	if a := res.AllocedBytesPerOp(); a > 2*firstBuf {
+		t.Errorf("%d bytes allocated to read a %d-byte JPEG from a %d-byte source", a, len(img), len(file))
+	}
 }
