@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 	"slices"
 )
 
@@ -35,6 +36,7 @@ const (
 // read up to its EOI marker only (jpegEnd): the rest of the file is neither
 // read nor held.
 func readLimited(src io.Reader, limit int64) ([]byte, error) {
+	limit = min(limit, math.MaxInt-1) // limit+1 below stays a valid int
 	stated := int64(-1)
 	if s, ok := src.(Sized); ok && s.Size() >= 0 && s.Size() <= limit {
 		stated = s.Size() + 1 // + 1: the read that meets EOF needs no new buffer

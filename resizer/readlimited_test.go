@@ -5,6 +5,7 @@ import (
 	"context"
 	"image/jpeg"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -52,6 +53,11 @@ func TestReadLimitedSized(t *testing.T) {
 		t.Errorf("unsized source allocated %d bytes, sized %d: the test no longer shows the difference", unsized, sized)
 	}
 	t.Logf("8 MiB read: %d bytes allocated with a stated size, %d without", sized, unsized)
+
+	// The largest limit there is reads the source (limit+1 does not wrap).
+	if got, err := readLimited(onlyRead{bytes.NewReader(data)}, math.MaxInt64); err != nil || len(got) != len(data) {
+		t.Errorf("limit MaxInt64: %d bytes, %v", len(got), err)
+	}
 
 	// A stated size never lifts the limit.
 	if _, err := readLimited(sizedRead{onlyRead{bytes.NewReader(data)}, 10}, 1<<20); KindOf(err) != KindTooLarge {
