@@ -297,6 +297,16 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s: depends on nothing; it needs MinIO up first", dep)
 		}
 	}
+	// Without sync boot MinIO can overwrite the rule minio-setup sets with the
+	// rules it loads at boot (see TestWebhookRuleSetAtBoot in gateway/storage/s3).
+	if minio.Environment["MINIO_SYNC_BOOT"] != "on" {
+		t.Errorf("minio: MINIO_SYNC_BOOT is %q, want on", minio.Environment["MINIO_SYNC_BOOT"])
+	}
+	if dev, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "scripts", "dev.sh")); err != nil {
+		t.Error(err)
+	} else if !strings.Contains(string(dev), "\nMINIO_SYNC_BOOT=on \\\n") {
+		t.Errorf("scripts/dev.sh does not start MinIO with MINIO_SYNC_BOOT=on")
+	}
 	if cf.Services["imgate"].Healthcheck == nil {
 		t.Errorf("imgate: no healthcheck")
 	}

@@ -66,6 +66,7 @@ MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD \
 MINIO_NOTIFY_WEBHOOK_ENABLE_PRIMARY=on \
 MINIO_NOTIFY_WEBHOOK_ENDPOINT_PRIMARY="http://$IMGATE_ADDR/v1/events/s3" \
 MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_PRIMARY=$EVENTS_TOKEN \
+MINIO_SYNC_BOOT=on \
   minio server "$DATA/minio" --address "$MINIO_ADDR" --console-address "$MINIO_CONSOLE" \
   > "$DATA/log/minio.log" 2>&1 &
 pids+=($!)
@@ -81,7 +82,8 @@ unset MC_HOST_local
 # --- buckets and webhook (compose service "minio-setup", the same mc commands) ---
 mc alias set local "http://$MINIO_ADDR" "$MINIO_USER" "$MINIO_PASSWORD" >/dev/null
 mc mb --ignore-existing local/imgate-original local/imgate-resized
-# MinIO brings its notification targets online just after it answers ready.
+# MinIO brings its notification targets online just after it answers ready (sync boot
+# makes these calls wait for that; the retries cover a MinIO started without it).
 for i in $(seq 1 30); do
   mc event add --ignore-existing local/imgate-original arn:minio:sqs::PRIMARY:webhook --event put,delete && break
   [ "$i" = 30 ] && { say "MinIO does not know the webhook target arn:minio:sqs::PRIMARY:webhook"; exit 1; }

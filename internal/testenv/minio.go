@@ -51,6 +51,10 @@ func StartMinIO(t testing.TB, extraEnv ...string) *MinIO {
 		"MINIO_ROOT_PASSWORD=" + m.SecretKey,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
+		// MinIO answers ready before it has loaded its buckets' notification
+		// rules; a rule set in that gap is overwritten by the load and its
+		// events are never sent. Sync boot holds S3 calls until the load is done.
+		"MINIO_SYNC_BOOT=on",
 	}, extraEnv...)
 	m.Start(t)
 	return m
