@@ -89,6 +89,12 @@ if [ "$(id -u)" = 0 ] && [ -x "$PGBIN/initdb" ] && [ -z "${IMGATE_TEST_POSTGRES:
   step "PostgreSQL on 127.0.0.1:$PGPORT"
 fi
 
+# Every module of go.mod into the module cache: the README test runs the
+# newcomer's `go run ./cmd/imgate serve` offline and without build tags, which
+# needs the modules only untagged builds use (purego, for the dynamic decoders).
+step "go mod download"
+go mod download
+
 # The HEIF/AVIF/WebP decoders would dlopen system libraries through purego
 # (which makes the binary dynamically linked); nodynamic keeps imgate static
 # and always on their WebAssembly builds.
