@@ -3,20 +3,22 @@
 #
 # Uploads one SIZE_MB object (default 100 MiB) with aws-cli v2 (/usr/bin/aws,
 # default settings plus endpoint, credentials and path-style, 8 MiB parts as
-# in the project's client recipe) twice per round: through `imgate serve`
-# (MinIO backend) and directly to the same MinIO, the order alternating
-# between rounds, each upload started only once imgate's resize job of the
-# previous one has finished. Prints per round and as medians the wall-clock
-# throughput of each and the CPU time aws-cli, MinIO and imgate spent on
-# it, the throughput ratio imgate/direct (target >= 0.95) as the median of
-# each round's own ratio — the two uploads of a round run back to back, so
-# a machine that slows down or speeds up between rounds moves both — and,
-# for reference, the ratio of the median throughputs, which such drift
-# does move; and imgate's peak RSS (target < 100 MB and flat in the object
-# size).
+# in the project's client recipe) three times per round: directly to MinIO,
+# through a bare reverse proxy to the same MinIO (bench/passproxy: the cost
+# of any gateway hop, nothing else), and through `imgate serve` (MinIO
+# backend); the order rotates between rounds, and each upload starts only
+# once imgate's resize job of the previous one has finished. Prints per
+# round and as medians the wall-clock throughput of each and the CPU time
+# aws-cli, MinIO, the proxy and imgate spent on it, the throughput ratio
+# imgate/direct (target >= 0.95) as the median of each round's own ratio —
+# the uploads of a round run back to back, so a machine that slows down or
+# speeds up between rounds moves them all — and, for reference, the ratio
+# of the median throughputs, which such drift does move; the same paired
+# ratios proxy/direct and imgate/proxy (what imgate costs beyond being a
+# hop); and imgate's peak RSS (target < 100 MB and flat in the object size).
 #
-#   bench/upload.sh                 # 100 MiB, 9 rounds, about 1 minute
-#   SIZE_MB=1024 bench/upload.sh    # 1 GiB, 5 rounds, about 2.5 minutes
+#   bench/upload.sh                 # 100 MiB, 9 rounds, about 1.5 minutes
+#   SIZE_MB=1024 bench/upload.sh    # 1 GiB, 5 rounds, about 3.5 minutes
 #   IMGATE_BIN=/path/to/imgate bench/upload.sh   # skip the go build
 #
 # Needs: go, /usr/bin/aws, jq, a minio server binary (IMGATE_MINIO_BIN, PATH, or
@@ -60,6 +62,7 @@ else
 	echo "building imgate…" >&2
 	(cd "$ROOT" && CGO_ENABLED=0 go build -tags nodynamic -o "$WORK/imgate" ./cmd/imgate)
 fi
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/passproxy" ./bench/passproxy)
 
 MINIO_PORT=$(free_port)
 MINIO_USER=benchminio
@@ -70,6 +73,12 @@ MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASS MINIO_BROWSER=off MI
 MINIO_PID=$!
 PIDS+=($MINIO_PID)
 wait_ready "http://127.0.0.1:$MINIO_PORT/minio/health/ready"
+
+PROXY_PORT=$(free_port)
+"$WORK/passproxy" -listen "127.0.0.1:$PROXY_PORT" -backend "127.0.0.1:$MINIO_PORT" >"$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+PIDS+=($PROXY_PID)
+wait_ready "http://127.0.0.1:$PROXY_PORT/minio/health/ready"
 
 IMGATE_PORT=$(free_port)
 IMGATE_AK=AKBENCH
@@ -107,9 +116,11 @@ EOF
 export AWS_CONFIG_FILE="$WORK/aws-config" AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_DEFAULT_REGION=us-east-1 \
 	AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
 aws_direct() { AWS_ACCESS_KEY_ID=$MINIO_USER AWS_SECRET_ACCESS_KEY=$MINIO_PASS "$AWS" --endpoint-url "http://127.0.0.1:$MINIO_PORT" "$@"; }
+aws_proxy() { AWS_ACCESS_KEY_ID=$MINIO_USER AWS_SECRET_ACCESS_KEY=$MINIO_PASS "$AWS" --endpoint-url "http://127.0.0.1:$PROXY_PORT" "$@"; }
 aws_imgate() { AWS_ACCESS_KEY_ID=$IMGATE_AK AWS_SECRET_ACCESS_KEY=$IMGATE_SK "$AWS" --endpoint-url "http://127.0.0.1:$IMGATE_PORT" "$@"; }
 
 aws_direct s3 mb s3://bench-direct >/dev/null
+aws_direct s3 mb s3://bench-proxy >/dev/null
 
 # aws-cli's own start-up time (the same for both targets), for reference.
 t0=$(now); aws_imgate s3 ls s3://imgate-original/ >/dev/null; t1=$(now)
@@ -167,8 +178,8 @@ wait_idle() {
 median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 mibs() { echo "$BYTES / 1048576 / $1" | bc -l; }
 
-# direct ROUND / via_imgate ROUND: one timed upload; appends "wall cpu..."
-# to $WORK/t-direct or $WORK/t-imgate.
+# direct ROUND / via_proxy ROUND / via_imgate ROUND: one timed upload;
+# appends "wall cpu..." to $WORK/t-direct, t-proxy or t-imgate.
 direct() {
 	wait_idle
 	local m0 m1 a0 a1 t0 t1
@@ -176,6 +187,14 @@ direct() {
 	aws_direct s3 cp --only-show-errors "$OBJ" "s3://bench-direct/obj-$1.jpg"
 	t1=$(now); m1=$(cpu "$MINIO_PID"); a1=$(kids)
 	echo "$(echo "$t1 - $t0" | bc -l) $(echo "$m1 - $m0" | bc -l) $(echo "$a1 - $a0" | bc -l)" >>"$WORK/t-direct"
+}
+via_proxy() {
+	wait_idle
+	local m0 m1 p0 p1 a0 a1 t0 t1
+	m0=$(cpu "$MINIO_PID"); p0=$(cpu "$PROXY_PID"); a0=$(kids); t0=$(now)
+	aws_proxy s3 cp --only-show-errors "$OBJ" "s3://bench-proxy/obj-$1.jpg"
+	t1=$(now); m1=$(cpu "$MINIO_PID"); p1=$(cpu "$PROXY_PID"); a1=$(kids)
+	echo "$(echo "$t1 - $t0" | bc -l) $(echo "$m1 - $m0" | bc -l) $(echo "$p1 - $p0" | bc -l) $(echo "$a1 - $a0" | bc -l)" >>"$WORK/t-proxy"
 }
 via_imgate() {
 	wait_idle
@@ -196,13 +215,21 @@ via_imgate() {
 }
 
 for r in $(seq 1 "$ROUNDS"); do
-	# Alternate which goes first, so neither always follows the other.
-	if [ $((r % 2)) = 1 ]; then direct "$r"; via_imgate "$r"; else via_imgate "$r"; direct "$r"; fi
+	# Rotate the order, so that none always follows another.
+	case $((r % 3)) in
+	1) direct "$r"; via_proxy "$r"; via_imgate "$r" ;;
+	2) via_proxy "$r"; via_imgate "$r"; direct "$r" ;;
+	0) via_imgate "$r"; direct "$r"; via_proxy "$r" ;;
+	esac
 	read -r d dm da < <(tail -1 "$WORK/t-direct")
+	read -r p pm pp pa < <(tail -1 "$WORK/t-proxy")
 	read -r i im ig ia < <(tail -1 "$WORK/t-imgate")
 	echo "$d / $i" | bc -l >>"$WORK/ratios"
-	printf 'round %d: direct %.2f s (%.1f MiB/s, CPU aws-cli %.2f s + MinIO %.2f s)   imgate %.2f s (%.1f MiB/s, CPU aws-cli %.2f s + MinIO %.2f s + imgate %.2f s)\n' \
-		"$r" "$d" "$(mibs "$d")" "$da" "$dm" "$i" "$(mibs "$i")" "$ia" "$im" "$ig"
+	echo "$d / $p" | bc -l >>"$WORK/ratios-proxy"
+	echo "$p / $i" | bc -l >>"$WORK/ratios-imgate-proxy"
+	printf 'round %d: direct %.2f s (%.1f MiB/s, CPU aws-cli %.2f s + MinIO %.2f s)\n' "$r" "$d" "$(mibs "$d")" "$da" "$dm"
+	printf '         proxy  %.2f s (%.1f MiB/s, CPU aws-cli %.2f s + MinIO %.2f s + proxy %.2f s)\n' "$p" "$(mibs "$p")" "$pa" "$pm" "$pp"
+	printf '         imgate %.2f s (%.1f MiB/s, CPU aws-cli %.2f s + MinIO %.2f s + imgate %.2f s)\n' "$i" "$(mibs "$i")" "$ia" "$im" "$ig"
 done
 # Byte-identical check of the last upload, through imgate.
 aws_imgate s3 cp --only-show-errors "s3://imgate-original/bench/obj-$ROUNDS.jpg" "$WORK/back.jpg"
@@ -224,15 +251,22 @@ fi
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$IMGATE_PID/status")
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$IMGATE_PID/status")
 MED_D=$(awk '{print $1}' "$WORK/t-direct" | median)
+MED_P=$(awk '{print $1}' "$WORK/t-proxy" | median)
 MED_I=$(awk '{print $1}' "$WORK/t-imgate" | median)
 RATIO=$(echo "$MED_D / $MED_I" | bc -l)
 
-printf '\nobject: %d MiB, %d rounds (medians), aws-cli start-up %.2f s included in both\n' "$SIZE_MB" "$ROUNDS" "$STARTUP"
+printf '\nobject: %d MiB, %d rounds (medians), aws-cli start-up %.2f s included in each\n' "$SIZE_MB" "$ROUNDS" "$STARTUP"
 printf 'direct to MinIO : %.1f MiB/s   CPU: aws-cli %.2f s + MinIO %.2f s\n' "$(mibs "$MED_D")" \
 	"$(awk '{print $3}' "$WORK/t-direct" | median)" "$(awk '{print $2}' "$WORK/t-direct" | median)"
+printf 'through a proxy : %.1f MiB/s   CPU: aws-cli %.2f s + MinIO %.2f s + proxy %.2f s\n' "$(mibs "$MED_P")" \
+	"$(awk '{print $4}' "$WORK/t-proxy" | median)" "$(awk '{print $2}' "$WORK/t-proxy" | median)" "$(awk '{print $3}' "$WORK/t-proxy" | median)"
 printf 'through imgate  : %.1f MiB/s   CPU: aws-cli %.2f s + MinIO %.2f s + imgate %.2f s\n' "$(mibs "$MED_I")" \
 	"$(awk '{print $4}' "$WORK/t-imgate" | median)" "$(awk '{print $2}' "$WORK/t-imgate" | median)" "$(awk '{print $3}' "$WORK/t-imgate" | median)"
 printf 'throughput ratio: %.3f (target >= 0.95), the median of the rounds'"'"' own ratios; ratio of the medians %.3f\n' "$(median <"$WORK/ratios")" "$RATIO"
+printf 'bare proxy      : %.3f of direct (paired; ratio of the medians %.3f): what any hop costs here\n' \
+	"$(median <"$WORK/ratios-proxy")" "$(echo "$MED_D / $MED_P" | bc -l)"
+printf 'imgate vs proxy : %.3f (paired; ratio of the medians %.3f): what imgate costs beyond the hop\n' \
+	"$(median <"$WORK/ratios-imgate-proxy")" "$(echo "$MED_P / $MED_I" | bc -l)"
 UPLOAD_KB=$(cat "$WORK/upload-rss")
 printf 'imgate peak RSS while uploading: %.1f MB (first upload until completed, sampled every 50 ms; target < 100 MB)\n' "$(echo "$UPLOAD_KB / 1024" | bc -l)"
 printf 'imgate peak RSS overall        : %.1f MB (VmHWM, includes the resize job of each upload; now %.1f MB)\n' \
