@@ -184,12 +184,12 @@ func resizePresets(sizes []string, file *configFile) ([]resizer.Preset, error) {
 
 // resizeFile renders one file and writes its variants.
 func resizeFile(ctx context.Context, rz *resizer.Resizer, presets []resizer.Preset, path, outDir string) error {
-	f, err := os.Open(path)
+	f, src, err := openSource(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, variants, err := rz.Resize(ctx, f, presets)
+	_, variants, err := rz.Resize(ctx, src, presets)
 	if err != nil {
 		return err
 	}
@@ -200,6 +200,27 @@ func resizeFile(ctx context.Context, rz *resizer.Resizer, presets []resizer.Pres
 		}
 	}
 	return nil
+}
+
+// openSource opens path for the resizer: a regular file as a reader with
+// its size (resizer.Sized), which the resizer reads into one buffer of that
+// size. A bare *os.File has no Size, so the buffer would grow by doubling
+// and briefly hold about twice the file (a 16 MB JPEG cost 16 MB more peak
+// RSS). f is the file to close.
+func openSource(path string) (f *os.File, src io.Reader, err error) {
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return f, f, nil // a pipe or device: its size is unknown
+	}
+	return f, io.NewSectionReader(f, 0, st.Size()), nil
 }
 
 func writeFileAtomic(path string, data []byte) error {
