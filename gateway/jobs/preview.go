@@ -27,12 +27,14 @@ func (s *Service) Preview(ctx context.Context, p resizer.Preset, key string) (re
 	} else if err := storage.ValidateKey(key); err != nil {
 		return resizer.Variant{}, "", &InvalidError{Msg: err.Error()}
 	}
-	rc, _, err := s.cfg.Storage.Get(ctx, s.original, key, storage.GetOptions{Length: -1})
+	rc, info, err := s.cfg.Storage.Get(ctx, s.original, key, storage.GetOptions{Length: -1})
 	if err != nil {
 		return resizer.Variant{}, "", fmt.Errorf("jobs: preview: %w", err)
 	}
 	defer rc.Close()
-	_, variants, err := s.cfg.Resizer.Resize(ctx, rc, []resizer.Preset{p})
+	// With its size the resizer reads the original into one buffer of
+	// that size rather than growing one by doubling.
+	_, variants, err := s.cfg.Resizer.Resize(ctx, &countingReader{r: rc, size: info.Size}, []resizer.Preset{p})
 	if err != nil {
 		return resizer.Variant{}, "", fmt.Errorf("jobs: preview: %w", err)
 	}
