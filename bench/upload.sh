@@ -122,7 +122,7 @@ aws_imgate() { AWS_ACCESS_KEY_ID=$IMGATE_AK AWS_SECRET_ACCESS_KEY=$IMGATE_SK "$A
 aws_direct s3 mb s3://bench-direct >/dev/null
 aws_direct s3 mb s3://bench-proxy >/dev/null
 
-# aws-cli's own start-up time (the same for both targets), for reference.
+# aws-cli's own start-up time (the same for every target), for reference.
 t0=$(now); aws_imgate s3 ls s3://imgate-original/ >/dev/null; t1=$(now)
 STARTUP=$(echo "$t1 - $t0" | bc -l)
 
