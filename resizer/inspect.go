@@ -17,10 +17,11 @@ import (
 )
 
 // Sized is a source that knows its length, as *bytes.Reader does and the
-// readers the job worker hands over (the stored object's size): once it
-// has proved larger than firstBuf, Resize reads it into one buffer of that
-// size. Otherwise the buffer grows by doubling, which for a 100 MB
-// original briefly holds about twice that.
+// readers the job worker hands over (the stored object's size): one stated
+// over the byte limit is refused before any of it is read; otherwise, once
+// it has proved larger than firstBuf, Resize reads it into one buffer of
+// that size. Without a size the buffer grows by doubling, which for a
+// 100 MB original briefly holds about twice that.
 type Sized interface{ Size() int64 }
 
 const (
@@ -32,13 +33,17 @@ const (
 	firstBuf = 1 << 20
 )
 
-// readLimited reads all of src, refusing more than limit bytes. A JPEG is
-// read up to its EOI marker only (jpegEnd): the rest of the file is neither
-// read nor held.
+// readLimited reads all of src, refusing more than limit bytes, and a Sized
+// source stated over limit before reading any of it. A JPEG is read up to
+// its EOI marker only (jpegEnd): the rest of the file is neither read nor
+// held.
 func readLimited(src io.Reader, limit int64) ([]byte, error) {
 	limit = min(limit, math.MaxInt-1) // limit+1 below stays a valid int
 	stated := int64(-1)
-	if s, ok := src.(Sized); ok && s.Size() >= 0 && s.Size() <= limit {
+	if s, ok := src.(Sized); ok && s.Size() >= 0 {
+		if s.Size() > limit {
+			return nil, newErr(KindTooLarge, nil, "image too large: %d bytes, the limit is %d", s.Size(), limit)
+		}
 		stated = s.Size() + 1 // + 1: the read that meets EOF needs no new buffer
 	}
 	buf := make([]byte, 0, min(limit+1, firstBuf, max(stated, bytes.MinRead)))

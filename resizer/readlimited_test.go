@@ -63,6 +63,12 @@ func TestReadLimitedSized(t *testing.T) {
 	if _, err := readLimited(sizedRead{onlyRead{bytes.NewReader(data)}, 10}, 1<<20); KindOf(err) != KindTooLarge {
 		t.Errorf("over the limit with a small stated size: %v, want too large", err)
 	}
+
+	// A size stated over the limit is refused before any byte is read.
+	src := &countingSrc{r: bytes.NewReader(data)}
+	if _, err := readLimited(sizedRead{src, int64(len(data))}, 1<<20); KindOf(err) != KindTooLarge || src.n != 0 {
+		t.Errorf("stated over the limit: %v after %d bytes read, want too large after 0", err, src.n)
+	}
 }
 
 // countingSrc counts the bytes its reader has handed out.

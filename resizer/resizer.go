@@ -26,9 +26,6 @@ func New(opts Options) *Resizer {
 	return &Resizer{limits: opts.Limits.withDefaults(), sem: newWeighted(n), scaledJPEG: !opts.DisableScaledJPEG, streamPNG: !opts.DisableStreamingPNG}
 }
 
-// Limits returns the effective limits.
-func (r *Resizer) Limits() Limits { return r.limits }
-
 // Source describes the decoded original.
 type Source struct {
 	Format      string // jpeg, png, gif

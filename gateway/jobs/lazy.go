@@ -77,9 +77,6 @@ func (s *Service) renderOne(ctx context.Context, set presets.Set, sp presets.Sto
 		return fmt.Errorf("jobs: lazy: read original: %w", err)
 	}
 	defer rc.Close()
-	if limit := s.cfg.Resizer.Limits().MaxBytes; info.Size > limit {
-		return fmt.Errorf("jobs: lazy: original of %d bytes over the limit %d", info.Size, limit)
-	}
 	start := time.Now()
 	_, variants, err := s.cfg.Resizer.Resize(ctx, &countingReader{r: rc, size: info.Size}, []resizer.Preset{sp.Preset})
 	if err != nil {

@@ -32,8 +32,8 @@ func (s *Service) Preview(ctx context.Context, p resizer.Preset, key string) (re
 		return resizer.Variant{}, "", fmt.Errorf("jobs: preview: %w", err)
 	}
 	defer rc.Close()
-	// With its size the resizer reads the original into one buffer of
-	// that size rather than growing one by doubling.
+	// With its size the resizer refuses an original over its byte limit
+	// before reading it, and reads one into a buffer of that size.
 	_, variants, err := s.cfg.Resizer.Resize(ctx, &countingReader{r: rc, size: info.Size}, []resizer.Preset{p})
 	if err != nil {
 		return resizer.Variant{}, "", fmt.Errorf("jobs: preview: %w", err)

@@ -79,7 +79,10 @@ func TestDuplicateTriggersCollapse(t *testing.T) {
 }
 
 func TestPermanentFailuresFailAtOnceWithReason(t *testing.T) {
-	e := jobstest.New(t, jobstest.Options{Limits: resizer.Limits{MaxPixels: 1_000_000}})
+	e := jobstest.New(t, jobstest.Options{Limits: resizer.Limits{MaxPixels: 1_000_000, MaxBytes: 256 << 10}})
+	// A small JPEG with 300 KiB after its end: the object's size is over
+	// the byte limit, so it is refused unread.
+	long := append(jobstest.JPEG(t, 100, 100), make([]byte, 300<<10)...)
 	cases := []struct {
 		key, want string
 		data      []byte
@@ -87,6 +90,7 @@ func TestPermanentFailuresFailAtOnceWithReason(t *testing.T) {
 		{"text.jpg", "not an image", []byte("hello, this is plain text and not a picture at all")},
 		{"trunc.jpg", "", jobstest.JPEG(t, 300, 300)[:600]},
 		{"huge.jpg", "", jobstest.JPEG(t, 1200, 1000)},
+		{"long.jpg", fmt.Sprintf("%d bytes, the limit is %d", len(long), 256<<10), long},
 	}
 	for _, c := range cases {
 		e.Upload(t, c.key, c.data)

@@ -128,11 +128,8 @@ func (s *Service) process(ctx context.Context, args resizeArgs) ([]adminapi.Vari
 		return nil, rendered{}, 0, fmt.Errorf("read original: %w", err)
 	}
 	defer rc.Close()
-	// Refuse an original over the resizer's byte limit before reading any of
-	// it: the resizer holds the encoded source in memory.
-	if limit := s.cfg.Resizer.Limits().MaxBytes; info.Size > limit {
-		return nil, rendered{}, 0, &permanentError{msg: fmt.Sprintf("image too large: %d bytes, the limit is %d (--max-source-bytes)", info.Size, limit)}
-	}
+	// With the object's size the resizer refuses an original over its byte
+	// limit before reading any of it, and reads one into a buffer of its size.
 	counter := &countingReader{r: rc, size: info.Size}
 	if s.testHookResize != nil {
 		s.testHookResize(args.Key)
@@ -246,7 +243,8 @@ func jobPresets(set presets.Set, names []string) []resizer.Preset {
 }
 
 // countingReader counts the bytes read and tells the resizer the object's
-// size (resizer.Sized), so the original is read into one buffer.
+// size (resizer.Sized): an original over the byte limit is refused before
+// it is read, any other is read into one buffer of its size.
 type countingReader struct {
 	r    io.Reader
 	n    int64
