@@ -121,10 +121,10 @@ func TestWebhookRuleSetAtBoot(t *testing.T) {
 const webhookARN = "arn:minio:sqs::PRIMARY:webhook"
 
 // setWhenTargetOnline sets bucket's rule for arn as soon as MinIO knows the
-// target, and returns how long that took. A MinIO started without sync boot
-// (testenv uses it) brings its targets online only after it answers ready;
-// until then it refuses the ARN. The retries are 2 ms apart, so the rule
-// is set within a few ms of the target coming online.
+// target, and returns how long that took. MinIO brings its notification
+// targets online only after it answers ready (with sync boot too); until
+// then it refuses the ARN. The retries are 2 ms apart, so the rule is set
+// within a few ms of the target coming online.
 func setWhenTargetOnline(t *testing.T, s *s3.Store, bucket, arn string) time.Duration {
 	t.Helper()
 	start := time.Now()
